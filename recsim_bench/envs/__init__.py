@@ -1,0 +1,56 @@
+"""The registered suite: every id gets both an ``entry_point`` and a ``vector_entry_point``."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+
+from recsim_bench.envs.core import RecEnv, RecVectorEnv, SlateSpace
+from recsim_bench.envs.interest_evolution import InterestEvolutionEnv, InterestEvolutionVectorEnv
+from recsim_bench.envs.interest_exploration import InterestExplorationEnv, InterestExplorationVectorEnv
+from recsim_bench.envs.long_term_satisfaction import LongTermSatisfactionEnv, LongTermSatisfactionVectorEnv
+
+NAMESPACE = "RecSimBench"
+
+# id -> (module, single class, vector class, one-line description)
+SUITE: dict[str, tuple[str, str, str, str]] = {
+    f"{NAMESPACE}/InterestEvolution-v0": (
+        "recsim_bench.envs.interest_evolution",
+        "InterestEvolutionEnv",
+        "InterestEvolutionVectorEnv",
+        "RecSim interest evolution: topic interests drift with clicks; video quality extends the session.",
+    ),
+    f"{NAMESPACE}/LongTermSatisfaction-v0": (
+        "recsim_bench.envs.long_term_satisfaction",
+        "LongTermSatisfactionEnv",
+        "LongTermSatisfactionVectorEnv",
+        "RecSim choc/kale: clickbait engages now, lowers hidden satisfaction later.",
+    ),
+    f"{NAMESPACE}/InterestExploration-v0": (
+        "recsim_bench.envs.interest_exploration",
+        "InterestExplorationEnv",
+        "InterestExplorationVectorEnv",
+        "RecSim interest exploration: hidden user types; myopic policies neglect niche interests.",
+    ),
+}
+
+
+def register_suite() -> None:
+    """Register every id of :data:`SUITE` with Gymnasium (idempotent)."""
+    for env_id, (module, single, vector, _) in SUITE.items():
+        if env_id not in gym.registry:
+            gym.register(id=env_id, entry_point=f"{module}:{single}", vector_entry_point=f"{module}:{vector}")
+
+
+__all__ = [
+    "SUITE",
+    "InterestEvolutionEnv",
+    "InterestEvolutionVectorEnv",
+    "InterestExplorationEnv",
+    "InterestExplorationVectorEnv",
+    "LongTermSatisfactionEnv",
+    "LongTermSatisfactionVectorEnv",
+    "RecEnv",
+    "RecVectorEnv",
+    "SlateSpace",
+    "register_suite",
+]

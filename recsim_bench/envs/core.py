@@ -1,0 +1,232 @@
+"""The Gymnasium shells: :class:`RecEnv` (one user) and :class:`RecVectorEnv` (N users) over one simulator.
+
+Both hold a :class:`~recsim_bench.simulator.SimState` and delegate all
+dynamics to :class:`~recsim_bench.simulator.Simulator`; a single env is the
+simulator with one row. Row ``i`` of a vector env reset with seed ``s`` is the
+single env reset with seed ``s + i``, bit for bit, across episode boundaries.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+from numpy.typing import NDArray
+
+from recsim_bench import rng
+from recsim_bench.parts import build_part, build_reward
+from recsim_bench.simulator import SimState, Simulator
+
+ENV_ARGUMENTS = (
+    "item_model",
+    "user_model",
+    "choice_model",
+    "response_model",
+    "reward",
+    "num_candidates",
+    "slate_size",
+    "max_steps",
+)
+
+
+class SlateSpace(spaces.MultiDiscrete):
+    """``MultiDiscrete([K] * S)`` whose samples never repeat a candidate and whose ``contains`` rejects repeats.
+
+    With ``batch=N`` it is the vector env's space of shape ``(N, S)``, one slate per row.
+    """
+
+    def __init__(self, num_candidates: int, slate_size: int, batch: int | None = None, seed: Any = None) -> None:
+        shape = (slate_size,) if batch is None else (batch, slate_size)
+        super().__init__(np.full(shape, num_candidates, dtype=np.int64), dtype=np.int64, seed=seed)
+        self.num_candidates = num_candidates
+        self.slate_size = slate_size
+
+    def sample(self, mask: Any = None, probability: Any = None) -> NDArray[np.int64]:
+        if mask is not None or probability is not None:
+            raise ValueError("SlateSpace.sample: mask and probability are not supported; slates are drawn uniformly")
+        keys = self.np_random.random(self.shape[:-1] + (self.num_candidates,))
+        return np.argsort(keys, axis=-1)[..., : self.slate_size].astype(np.int64)
+
+    def contains(self, x: Any) -> bool:
+        if not super().contains(x):
+            return False
+        ordered = np.sort(np.asarray(x), axis=-1)
+        return not bool((ordered[..., 1:] == ordered[..., :-1]).any())
+
+    def __repr__(self) -> str:
+        return f"SlateSpace(num_candidates={self.num_candidates}, slate_size={self.slate_size}, shape={self.shape})"
+
+    def __eq__(self, other: Any) -> bool:
+        return isinstance(other, SlateSpace) and self.shape == other.shape and self.num_candidates == other.num_candidates
+
+
+def build_simulator(defaults: dict[str, Any], kwargs: dict[str, Any]) -> Simulator:
+    """A simulator from an environment's defaults overridden by ``gym.make`` kwargs."""
+    unknown = sorted(set(kwargs) - set(ENV_ARGUMENTS))
+    if unknown:
+        raise ValueError(f"unknown argument(s) {unknown}; allowed: {list(ENV_ARGUMENTS)}")
+    config = {**defaults, **kwargs}
+    response_model = build_part("response_model", config["response_model"])
+    return Simulator(
+        item_model=build_part("item_model", config["item_model"]),
+        user_model=build_part("user_model", config["user_model"]),
+        choice_model=build_part("choice_model", config["choice_model"]),
+        response_model=response_model,
+        reward=build_reward(config["reward"], response_model.behaviours),
+        num_candidates=config["num_candidates"],
+        slate_size=config["slate_size"],
+        max_steps=config["max_steps"],
+    )
+
+
+def _seed_to_int(seed: Any, argument: str = "seed") -> int:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"{argument} must be a non-negative integer or None, got {seed!r}")
+    return int(seed)
+
+
+class RecEnv(gym.Env):
+    """One user at a time over the batched simulator (see the registered subclasses for the cards)."""
+
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": []}
+    defaults: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.sim = build_simulator(self.defaults, kwargs)
+        self.observation_space = self.sim.observation_space
+        self.action_space = SlateSpace(self.sim.num_candidates, self.sim.slate_size)
+        self._key: NDArray[np.uint64] | None = None
+        self._episode = 0
+        self._state: SimState | None = None
+
+    @property
+    def state(self) -> SimState:
+        """The simulator state (one row); privileged, for references and tests."""
+        if self._state is None:
+            raise gym.error.ResetNeeded("call reset() before using the environment")
+        return self._state
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        if seed is not None:
+            self._key, self._episode = rng.row_keys([_seed_to_int(seed)]), 0
+        elif self._key is None:
+            self._key, self._episode = rng.row_keys([int(self.np_random.integers(2**63))]), 0
+        else:
+            self._episode += 1
+        self._state = self.sim.reset(self._key, np.array([self._episode], dtype=np.int64))
+        return self._observation(), {}
+
+    def step(self, action: Any):
+        slate = self.sim.validate_slates(action, num_rows=None)
+        self._state, result = self.sim.step(self.state, slate)
+        info = {name: values[0] for name, values in result.behaviours.items()}
+        return (
+            self._observation(),
+            float(result.reward[0]),
+            bool(result.terminated[0]),
+            bool(result.truncated[0]),
+            info,
+        )
+
+    def _observation(self) -> dict[str, NDArray[np.float32]]:
+        return {name: values[0] for name, values in self.sim.observe(self.state).items()}
+
+    def expected_rewards(self, prior: bool = False) -> NDArray[np.float64]:
+        """Privileged: expected immediate reward of each candidate, ``(K,)`` (see :meth:`Simulator.expected_rewards`)."""
+        return self.sim.expected_rewards(self.state, prior=prior)[0]
+
+
+class RecVectorEnv(VectorEnv):
+    """N users stepped together by the batched simulator; finished rows reset on the next step."""
+
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": [], "autoreset_mode": AutoresetMode.NEXT_STEP}
+    defaults: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self, num_envs: int = 1, **kwargs: Any) -> None:
+        if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
+            raise ValueError(f"num_envs must be an integer >= 1, got {num_envs!r}")
+        self.sim = build_simulator(self.defaults, kwargs)
+        self.num_envs = int(num_envs)
+        self.single_observation_space = self.sim.observation_space
+        self.single_action_space = SlateSpace(self.sim.num_candidates, self.sim.slate_size)
+        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        self.action_space = SlateSpace(self.sim.num_candidates, self.sim.slate_size, batch=self.num_envs)
+        self._state: SimState | None = None
+        self._autoreset = np.zeros(self.num_envs, dtype=bool)
+
+    @property
+    def state(self) -> SimState:
+        """The simulator state (N rows); privileged, for references and tests."""
+        if self._state is None:
+            raise gym.error.ResetNeeded("call reset() before using the environment")
+        return self._state
+
+    def reset(self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None):
+        if isinstance(seed, (list, tuple, np.ndarray)):
+            if len(seed) != self.num_envs:
+                raise ValueError(f"seed must be an int or a list of {self.num_envs} ints, got {len(seed)} seeds")
+            seeds = [_seed_to_int(s) for s in seed]
+        elif seed is not None:
+            base = _seed_to_int(seed)
+            seeds = [base + i for i in range(self.num_envs)]
+        else:
+            seeds = None
+        super().reset(seed=None if seeds is None else seeds[0])
+        if seeds is not None:
+            key, episode = rng.row_keys(seeds), np.zeros(self.num_envs, dtype=np.int64)
+        elif self._state is None:
+            base = int(self.np_random.integers(2**62))
+            key, episode = rng.row_keys([base + i for i in range(self.num_envs)]), np.zeros(self.num_envs, dtype=np.int64)
+        else:
+            key, episode = self._state.key, self._state.episode + 1
+        self._state = self.sim.reset(key, episode)
+        self._autoreset = np.zeros(self.num_envs, dtype=bool)
+        return self.sim.observe(self._state), {}
+
+    def step(self, actions: Any):
+        slates = self.sim.validate_slates(actions, num_rows=self.num_envs)
+        state, result = self.sim.step(self.state, slates)
+        live = ~self._autoreset
+        if self._autoreset.any():
+            state = self._reset_rows(state, self._autoreset)
+            result = dataclasses.replace(
+                result,
+                reward=np.where(live, result.reward, 0.0),
+                terminated=result.terminated & live,
+                truncated=result.truncated & live,
+                behaviours={b: np.where(live[:, None], v, 0.0) for b, v in result.behaviours.items()},
+            )
+        self._state = state
+        self._autoreset = result.terminated | result.truncated
+        infos: dict[str, Any] = {}
+        for name, values in result.behaviours.items():
+            infos[name], infos[f"_{name}"] = values, live.copy()
+        return self.sim.observe(state), result.reward, result.terminated, result.truncated, infos
+
+    def _reset_rows(self, state: SimState, rows: NDArray[np.bool_]) -> SimState:
+        """``state`` with the masked rows starting their next episode."""
+        fresh = self.sim.reset(state.key[rows], self.state.episode[rows] + 1)
+
+        def merge(old: NDArray, new: NDArray) -> NDArray:
+            out = old.copy()
+            out[rows] = new
+            return out
+
+        return SimState(
+            key=state.key,
+            episode=merge(state.episode, fresh.episode),
+            step=merge(state.step, fresh.step),
+            user={name: merge(values, fresh.user[name]) for name, values in state.user.items()},
+            items={name: merge(values, fresh.items[name]) for name, values in state.items.items()},
+            response=merge(state.response, fresh.response),
+        )
+
+    def expected_rewards(self, prior: bool = False) -> NDArray[np.float64]:
+        """Privileged: expected immediate reward of each candidate, ``(N, K)``."""
+        return self.sim.expected_rewards(self.state, prior=prior)

@@ -1,0 +1,117 @@
+"""What every part shares: frozen JSON-serialisable parameters, a name, a registry.
+
+A part is a frozen dataclass whose fields are its parameters. Concrete parts
+register themselves under a kind (``item_model``, ``user_model``, ...) and a
+name, and :func:`build_part` turns a ``gym.make`` kwarg, either a name or a
+dict ``{"name": ..., **parameters}``, into an instance, refusing unknown names
+and parameters with the allowed values.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, ClassVar, Mapping
+
+import numpy as np
+
+_REGISTRY: dict[str, dict[str, type["Part"]]] = {}
+
+PartSpec = str | Mapping[str, Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class Part:
+    """Base of all parts: subclasses are frozen dataclasses of their parameters."""
+
+    kind: ClassVar[str] = ""
+    name: ClassVar[str] = ""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.kind and cls.name:
+            _REGISTRY.setdefault(cls.kind, {})[cls.name] = cls
+
+    def spec(self) -> dict[str, Any]:
+        """The JSON-serialisable spec that rebuilds this part through :func:`build_part`."""
+        return {"name": self.name, **_to_json(dataclasses.asdict(self))}
+
+
+def _to_json(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _to_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_to_json(v) for v in value]
+    return value
+
+
+def _freeze(value: Any) -> Any:
+    """Lists from JSON become tuples so that parameters stay hashable and immutable."""
+    if isinstance(value, (list, tuple)):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+def registered(kind: str) -> dict[str, type[Part]]:
+    """The registered parts of ``kind``, by name."""
+    return dict(_REGISTRY.get(kind, {}))
+
+
+def build_part(kind: str, spec: PartSpec | Part) -> Part:
+    """Build the part of ``kind`` described by a name, a ``{"name": ..., **params}`` dict or an instance."""
+    options = _REGISTRY[kind]
+    if isinstance(spec, Part):
+        if spec.kind != kind:
+            raise ValueError(f"{kind}: expected a {kind} part, got a {spec.kind} part ({spec.name!r})")
+        return spec
+    if isinstance(spec, str):
+        name, params = spec, {}
+    elif isinstance(spec, Mapping):
+        params = dict(spec)
+        name = params.pop("name", None)
+    else:
+        raise ValueError(f"{kind}: expected a name or a dict with a 'name' key, got {spec!r}")
+    if name not in options:
+        raise ValueError(f"{kind}: unknown name {name!r}; allowed: {sorted(options)}")
+    cls = options[name]
+    allowed = [f.name for f in dataclasses.fields(cls)]
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        raise ValueError(f"{kind} {name!r}: unknown parameter(s) {unknown}; allowed: {allowed}")
+    return cls(**{k: _freeze(v) for k, v in params.items()})
+
+
+# Validation helpers used by the parts' __post_init__: each names the part and the parameter.
+def check_positive(part: Part, field: str, strict: bool = True) -> None:
+    value = getattr(part, field)
+    ok = np.isfinite(value) and (value > 0 if strict else value >= 0)
+    if not ok:
+        bound = "> 0" if strict else ">= 0"
+        raise ValueError(f"{part.kind} {part.name!r}: {field} must be a finite number {bound}, got {value!r}")
+
+
+def check_range(part: Part, field: str, low: float, high: float) -> None:
+    value = getattr(part, field)
+    if not (np.isfinite(value) and low <= value <= high):
+        raise ValueError(f"{part.kind} {part.name!r}: {field} must be in [{low}, {high}], got {value!r}")
+
+
+def check_finite(part: Part, field: str) -> None:
+    value = np.asarray(getattr(part, field), dtype=float)
+    if not np.all(np.isfinite(value)):
+        raise ValueError(f"{part.kind} {part.name!r}: {field} must be finite, got {getattr(part, field)!r}")
+
+
+def check_probabilities(part: Part, field: str) -> np.ndarray:
+    probs = np.asarray(getattr(part, field), dtype=float)
+    if probs.ndim != 1 or probs.size == 0 or np.any(probs < 0) or not np.isclose(probs.sum(), 1.0):
+        raise ValueError(
+            f"{part.kind} {part.name!r}: {field} must be a non-empty list of non-negative numbers "
+            f"summing to 1, got {getattr(part, field)!r}"
+        )
+    return probs
+
+
+def check_shape(part: Part, field: str, shape: tuple[int, ...]) -> None:
+    value = np.asarray(getattr(part, field), dtype=float)
+    if value.shape != shape:
+        raise ValueError(f"{part.kind} {part.name!r}: {field} must have shape {shape}, got {value.shape}")

@@ -1,0 +1,125 @@
+"""Choice models: from the user's scores of the slate's items to the probability of each pick.
+
+``probabilities(scores)`` takes scores of shape ``(N, S)`` in slate order and
+returns ``(N, S + 1)`` probabilities; the last column is the no-click option.
+The equations are RecSim's (``recsim/choice_model.py``); where RecSim asserts
+that a score is a valid probability, these models clip it into [0, 1].
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import ClassVar
+
+import numpy as np
+from numpy.typing import NDArray
+
+from recsim_bench.parts.base import Part, check_finite, check_positive, check_range
+
+
+@dataclasses.dataclass(frozen=True)
+class ChoiceModel(Part):
+    """Base of choice models."""
+
+    kind: ClassVar[str] = "choice_model"
+
+    def probabilities(self, scores: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Pick probabilities ``(N, S + 1)``, the last column being no click."""
+        raise NotImplementedError
+
+
+def _normalise(weights: NDArray[np.float64], no_click: NDArray[np.float64] | float) -> NDArray[np.float64]:
+    all_weights = np.concatenate([weights, np.broadcast_to(no_click, (len(weights), 1))], axis=1)
+    return all_weights / all_weights.sum(axis=1, keepdims=True)
+
+
+@dataclasses.dataclass(frozen=True)
+class MultinomialLogit(ChoiceModel):
+    """``p(i) = exp(s_i) / (sum_j exp(s_j) + exp(no_click_mass))``."""
+
+    name: ClassVar[str] = "multinomial_logit"
+    no_click_mass: float = 0.0
+
+    def __post_init__(self) -> None:
+        check_finite(self, "no_click_mass")
+
+    def probabilities(self, scores):
+        shift = np.maximum(scores.max(axis=1, keepdims=True), self.no_click_mass)
+        return _normalise(np.exp(scores - shift), np.exp(self.no_click_mass - shift))
+
+
+@dataclasses.dataclass(frozen=True)
+class MultinomialProportional(ChoiceModel):
+    """``p(i) = (s_i - m) / (sum_j (s_j - m) + no_click_mass - m)`` with ``m = min_normalizer``.
+
+    Shifted scores below 0 are clipped to 0.
+    """
+
+    name: ClassVar[str] = "multinomial_proportional"
+    min_normalizer: float = -1.0
+    no_click_mass: float = 1.0
+
+    def __post_init__(self) -> None:
+        check_finite(self, "min_normalizer")
+        check_finite(self, "no_click_mass")
+        if self.no_click_mass - self.min_normalizer < 0:
+            raise ValueError(
+                f"choice_model {self.name!r}: no_click_mass must be >= min_normalizer, "
+                f"got {self.no_click_mass!r} < {self.min_normalizer!r}"
+            )
+
+    def probabilities(self, scores):
+        return _normalise(np.maximum(scores - self.min_normalizer, 0.0), self.no_click_mass - self.min_normalizer)
+
+
+def _cascade(click_given_examined: NDArray[np.float64]) -> NDArray[np.float64]:
+    """A user examines the slate in order and stops at the first click."""
+    not_clicked = np.cumprod(1.0 - click_given_examined, axis=1)
+    reached = np.concatenate([np.ones((len(not_clicked), 1)), not_clicked[:, :-1]], axis=1)
+    return np.concatenate([reached * click_given_examined, not_clicked[:, -1:]], axis=1)
+
+
+@dataclasses.dataclass(frozen=True)
+class ExponentialCascade(ChoiceModel):
+    """Cascade: item ``i``, once examined, is clicked with ``attention_prob * min(1, score_scaling * exp(s_i))``."""
+
+    name: ClassVar[str] = "exponential_cascade"
+    attention_prob: float = 0.65
+    score_scaling: float = 0.05
+
+    def __post_init__(self) -> None:
+        check_range(self, "attention_prob", 0.0, 1.0)
+        check_positive(self, "score_scaling", strict=False)
+
+    def probabilities(self, scores):
+        return _cascade(self.attention_prob * np.minimum(self.score_scaling * np.exp(scores), 1.0))
+
+
+@dataclasses.dataclass(frozen=True)
+class ProportionalCascade(ChoiceModel):
+    """Cascade with ``attention_prob * clip(score_scaling * (s_i - min_normalizer), 0, 1)``."""
+
+    name: ClassVar[str] = "proportional_cascade"
+    attention_prob: float = 0.65
+    score_scaling: float = 0.05
+    min_normalizer: float = -1.0
+
+    def __post_init__(self) -> None:
+        check_range(self, "attention_prob", 0.0, 1.0)
+        check_positive(self, "score_scaling", strict=False)
+        check_finite(self, "min_normalizer")
+
+    def probabilities(self, scores):
+        return _cascade(self.attention_prob * np.clip(self.score_scaling * (scores - self.min_normalizer), 0.0, 1.0))
+
+
+@dataclasses.dataclass(frozen=True)
+class AlwaysFirst(ChoiceModel):
+    """The user always clicks the first slate item (RecSim's choc/kale user)."""
+
+    name: ClassVar[str] = "always_first"
+
+    def probabilities(self, scores):
+        probs = np.zeros((scores.shape[0], scores.shape[1] + 1))
+        probs[:, 0] = 1.0
+        return probs

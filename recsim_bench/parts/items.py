@@ -1,0 +1,180 @@
+"""Item models: the catalogue of each step's candidates and what the platform observes of them.
+
+An item model draws the attributes of ``K`` fresh candidates per row from
+uniforms (shape ``(N, K, uniforms_per_item)``) and turns the attributes into
+observed features (shape ``(N, K, num_features)``). Attributes are a dict of
+``(N, K)`` arrays; user and response models read them by name.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import ClassVar
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.special import ndtri
+
+from recsim_bench.parts.base import (
+    Part,
+    check_finite,
+    check_positive,
+    check_probabilities,
+    check_range,
+    check_shape,
+)
+
+Items = dict[str, NDArray]
+
+
+@dataclasses.dataclass(frozen=True)
+class ItemModel(Part):
+    """Base of item models."""
+
+    kind: ClassVar[str] = "item_model"
+    attributes: ClassVar[tuple[str, ...]] = ()
+    uniforms_per_item: ClassVar[int] = 1
+
+    @property
+    def num_features(self) -> int:
+        return len(self.feature_bounds()[0])
+
+    def feature_bounds(self) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+        """Lower and upper bounds of the observed features, each of shape ``(num_features,)``."""
+        raise NotImplementedError
+
+    def sample(self, u: NDArray[np.float64]) -> Items:
+        """Attributes of candidates from uniforms of shape ``(N, K, uniforms_per_item)``."""
+        raise NotImplementedError
+
+    def features(self, items: Items) -> NDArray[np.float32]:
+        """Observed features, shape ``(N, K, num_features)``, float32."""
+        raise NotImplementedError
+
+
+def _one_hot(topic: NDArray[np.int64], num_topics: int, extra: int = 0) -> NDArray[np.float32]:
+    out = np.zeros(topic.shape + (num_topics + extra,), dtype=np.float32)
+    np.put_along_axis(out, topic[..., None], 1.0, axis=-1)
+    return out
+
+
+def _categorical(u: NDArray[np.float64], probs: NDArray[np.float64]) -> NDArray[np.int64]:
+    """Inverse-CDF draw of category indices from uniforms ``u``."""
+    cumulative = np.cumsum(probs)[:-1]
+    return np.searchsorted(cumulative, u, side="right").astype(np.int64)
+
+
+@dataclasses.dataclass(frozen=True)
+class TopicQualityItems(ItemModel):
+    """RecSim's interest-evolution videos (``UtilityModelVideoSampler``).
+
+    A video's topic is uniform over ``num_topics``; its quality is normal with a
+    topic mean and standard deviation ``quality_stddev``. The first
+    ``int(num_topics * trashy_fraction)`` topics have means spaced evenly from
+    ``min_quality`` to 0 ("trashy"), the rest from 0 to ``max_quality``
+    ("nutritious"). Every video lasts ``video_length`` minutes. Observed
+    features: the one-hot topic (RecSim does not show quality before a click).
+    """
+
+    name: ClassVar[str] = "topic_quality"
+    attributes: ClassVar[tuple[str, ...]] = ("topic", "quality", "length")
+    uniforms_per_item: ClassVar[int] = 2
+
+    num_topics: int = 20
+    trashy_fraction: float = 0.7
+    min_quality: float = -3.0
+    max_quality: float = 3.0
+    quality_stddev: float = 0.1
+    video_length: float = 4.0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.num_topics, int) or self.num_topics < 2:
+            raise ValueError(f"item_model {self.name!r}: num_topics must be an integer >= 2, got {self.num_topics!r}")
+        check_range(self, "trashy_fraction", 0.0, 1.0)
+        check_finite(self, "min_quality")
+        check_finite(self, "max_quality")
+        check_positive(self, "quality_stddev", strict=False)
+        check_positive(self, "video_length")
+
+    def topic_means(self) -> NDArray[np.float64]:
+        """Mean quality of each topic, shape ``(num_topics,)``."""
+        num_trashy = int(self.num_topics * self.trashy_fraction)
+        trashy = np.linspace(self.min_quality, 0.0, num_trashy)
+        nutritious = np.linspace(0.0, self.max_quality, self.num_topics - num_trashy)
+        return np.concatenate([trashy, nutritious])
+
+    def feature_bounds(self) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+        return np.zeros(self.num_topics, np.float32), np.ones(self.num_topics, np.float32)
+
+    def sample(self, u: NDArray[np.float64]) -> Items:
+        topic = np.minimum((u[..., 0] * self.num_topics).astype(np.int64), self.num_topics - 1)
+        quality = self.topic_means()[topic] + self.quality_stddev * ndtri(u[..., 1])
+        return {"topic": topic, "quality": quality, "length": np.full(topic.shape, self.video_length)}
+
+    def features(self, items: Items) -> NDArray[np.float32]:
+        return _one_hot(items["topic"], self.num_topics)
+
+
+@dataclasses.dataclass(frozen=True)
+class ClickbaitItems(ItemModel):
+    """RecSim's choc/kale documents: a clickbait score uniform on [0, 1], observed as the only feature."""
+
+    name: ClassVar[str] = "clickbait"
+    attributes: ClassVar[tuple[str, ...]] = ("clickbait",)
+    uniforms_per_item: ClassVar[int] = 1
+
+    def feature_bounds(self) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+        return np.zeros(1, np.float32), np.ones(1, np.float32)
+
+    def sample(self, u: NDArray[np.float64]) -> Items:
+        return {"clickbait": u[..., 0].copy()}
+
+    def features(self, items: Items) -> NDArray[np.float32]:
+        return items["clickbait"][..., None].astype(np.float32)
+
+
+@dataclasses.dataclass(frozen=True)
+class TopicLognormalQualityItems(ItemModel):
+    """RecSim's interest-exploration documents (``IETopicDocumentSampler``).
+
+    The topic is drawn from ``topic_probs``; quality is lognormal with the
+    topic's ``quality_mean`` and ``quality_stddev`` (of the underlying normal).
+    Observed features: the one-hot topic followed by the quality.
+    """
+
+    name: ClassVar[str] = "topic_lognormal_quality"
+    attributes: ClassVar[tuple[str, ...]] = ("topic", "quality")
+    uniforms_per_item: ClassVar[int] = 2
+
+    topic_probs: tuple[float, ...] = (0.2, 0.8)
+    quality_mean: tuple[float, ...] = (0.8, 0.2)
+    quality_stddev: tuple[float, ...] = (0.1, 0.1)
+
+    def __post_init__(self) -> None:
+        probs = check_probabilities(self, "topic_probs")
+        check_shape(self, "quality_mean", probs.shape)
+        check_shape(self, "quality_stddev", probs.shape)
+        check_finite(self, "quality_mean")
+        if np.any(np.asarray(self.quality_stddev) < 0):
+            raise ValueError(f"item_model {self.name!r}: quality_stddev must be >= 0, got {self.quality_stddev!r}")
+
+    @property
+    def num_topics(self) -> int:
+        return len(self.topic_probs)
+
+    def feature_bounds(self) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+        low = np.zeros(self.num_topics + 1, np.float32)
+        high = np.ones(self.num_topics + 1, np.float32)
+        high[-1] = np.inf
+        return low, high
+
+    def sample(self, u: NDArray[np.float64]) -> Items:
+        topic = _categorical(u[..., 0], np.asarray(self.topic_probs))
+        mean = np.asarray(self.quality_mean)[topic]
+        stddev = np.asarray(self.quality_stddev)[topic]
+        return {"topic": topic, "quality": np.exp(mean + stddev * ndtri(u[..., 1]))}
+
+    def features(self, items: Items) -> NDArray[np.float32]:
+        out = _one_hot(items["topic"], self.num_topics, extra=1)
+        out[..., -1] = items["quality"]
+        return out

@@ -1,0 +1,166 @@
+"""Response models turn the choice into behaviours; reward functions turn behaviours into a scalar.
+
+Behaviours are a dict of ``(N, S)`` float arrays, one value per slate slot.
+``expected_given_click`` gives, for any items of shape ``(N, M)``, each
+behaviour's expectation if the user clicked that item: the privileged oracle
+multiplies it by the click probability.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, ClassVar, Mapping
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.special import ndtri
+
+from recsim_bench.parts.base import Part, check_finite, check_positive
+from recsim_bench.parts.items import Items
+from recsim_bench.parts.users import UserState
+
+Behaviours = dict[str, NDArray[np.float64]]
+
+
+@dataclasses.dataclass(frozen=True)
+class ResponseModel(Part):
+    """Base of response models."""
+
+    kind: ClassVar[str] = "response_model"
+    behaviours: ClassVar[tuple[str, ...]] = ("click",)
+    required_item_attributes: ClassVar[tuple[str, ...]] = ()
+    required_user_fields: ClassVar[tuple[str, ...]] = ()
+    uniforms_per_slot: ClassVar[int] = 0
+
+    def behaviour_bounds(self) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+        """Bounds of the behaviours, in the order of ``behaviours``."""
+        low = np.zeros(len(self.behaviours), np.float32)
+        high = np.full(len(self.behaviours), np.inf, np.float32)
+        high[0] = 1.0
+        return low, high
+
+    def respond(
+        self, user: UserState, slate: Items, clicked: NDArray[np.bool_], u: NDArray[np.float64]
+    ) -> Behaviours:
+        """Behaviours of shape ``(N, S)``; ``u`` has shape ``(N, S, uniforms_per_slot)``."""
+        return {"click": clicked.astype(np.float64)}
+
+    def expected_given_click(self, user: UserState, items: Items) -> Behaviours:
+        """Each behaviour's expectation given a click on the item, shape ``(N, M)``."""
+        return {"click": np.ones(next(iter(items.values())).shape)}
+
+
+@dataclasses.dataclass(frozen=True)
+class ClickResponse(ResponseModel):
+    """The only behaviour is the click."""
+
+    name: ClassVar[str] = "click"
+
+
+@dataclasses.dataclass(frozen=True)
+class WatchTimeResponse(ResponseModel):
+    """RecSim's interest-evolution response: a click watches ``min(length, time_budget)`` minutes."""
+
+    name: ClassVar[str] = "watch_time"
+    behaviours: ClassVar[tuple[str, ...]] = ("click", "watch_time")
+    required_item_attributes: ClassVar[tuple[str, ...]] = ("length",)
+    required_user_fields: ClassVar[tuple[str, ...]] = ("time_budget",)
+
+    def _watch_time(self, user: UserState, items: Items) -> NDArray[np.float64]:
+        return np.minimum(items["length"], user["time_budget"][:, None])
+
+    def respond(self, user, slate, clicked, u):
+        return {"click": clicked.astype(np.float64), "watch_time": np.where(clicked, self._watch_time(user, slate), 0.0)}
+
+    def expected_given_click(self, user, items):
+        watch = self._watch_time(user, items)
+        return {"click": np.ones(watch.shape), "watch_time": watch}
+
+
+@dataclasses.dataclass(frozen=True)
+class EngagementResponse(ResponseModel):
+    """RecSim's choc/kale response: a click engages for a lognormal time.
+
+    For clickbait score ``c`` and satisfaction ``sat``, the log engagement is
+    normal with mean ``(c * choc_mean + (1 - c) * kale_mean) * sat`` and
+    standard deviation ``c * choc_stddev + (1 - c) * kale_stddev``.
+    """
+
+    name: ClassVar[str] = "engagement"
+    behaviours: ClassVar[tuple[str, ...]] = ("click", "engagement")
+    required_item_attributes: ClassVar[tuple[str, ...]] = ("clickbait",)
+    required_user_fields: ClassVar[tuple[str, ...]] = ("satisfaction",)
+    uniforms_per_slot: ClassVar[int] = 1
+
+    choc_mean: float = 5.0
+    choc_stddev: float = 1.0
+    kale_mean: float = 4.0
+    kale_stddev: float = 1.0
+
+    def __post_init__(self) -> None:
+        check_finite(self, "choc_mean")
+        check_finite(self, "kale_mean")
+        check_positive(self, "choc_stddev", strict=False)
+        check_positive(self, "kale_stddev", strict=False)
+
+    def _log_normal(self, user: UserState, items: Items) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        clickbait = items["clickbait"]
+        loc = (clickbait * self.choc_mean + (1.0 - clickbait) * self.kale_mean) * user["satisfaction"][:, None]
+        scale = clickbait * self.choc_stddev + (1.0 - clickbait) * self.kale_stddev
+        return loc, scale
+
+    def respond(self, user, slate, clicked, u):
+        loc, scale = self._log_normal(user, slate)
+        engagement = np.exp(loc + scale * ndtri(u[..., 0]))
+        return {"click": clicked.astype(np.float64), "engagement": np.where(clicked, engagement, 0.0)}
+
+    def expected_given_click(self, user, items):
+        loc, scale = self._log_normal(user, items)
+        return {"click": np.ones(loc.shape), "engagement": np.exp(loc + scale**2 / 2.0)}
+
+
+NAMED_REWARDS: dict[str, dict[str, float]] = {
+    "clicks": {"click": 1.0},
+    "watch_time": {"watch_time": 1.0},
+    "engagement": {"engagement": 1.0},
+}
+
+RewardSpec = str | Mapping[str, float]
+
+
+@dataclasses.dataclass(frozen=True)
+class Reward:
+    """A weighted sum of behaviours over the slate: ``r = sum_b weight_b * sum_slots behaviour_b``."""
+
+    weights: tuple[tuple[str, float], ...]
+
+    def __call__(self, behaviours: Behaviours) -> NDArray[np.float64]:
+        total = 0.0
+        for behaviour, weight in self.weights:
+            total = total + weight * behaviours[behaviour].sum(axis=-1)
+        return total
+
+    def spec(self) -> dict[str, Any]:
+        return dict(self.weights)
+
+
+def build_reward(spec: RewardSpec, behaviours: tuple[str, ...]) -> Reward:
+    """A reward from a name in :data:`NAMED_REWARDS` or a ``{behaviour: weight}`` dict.
+
+    Refuses behaviours that the response model does not produce.
+    """
+    if isinstance(spec, str):
+        if spec not in NAMED_REWARDS:
+            raise ValueError(f"reward: unknown name {spec!r}; allowed: {sorted(NAMED_REWARDS)} or a dict of weights")
+        weights = NAMED_REWARDS[spec]
+    elif isinstance(spec, Mapping) and spec:
+        weights = dict(spec)
+    else:
+        raise ValueError(f"reward: expected a name {sorted(NAMED_REWARDS)} or a non-empty dict of weights, got {spec!r}")
+    missing = sorted(set(weights) - set(behaviours))
+    if missing:
+        raise ValueError(f"reward: behaviour(s) {missing} are not produced by the response model; allowed: {list(behaviours)}")
+    for behaviour, weight in weights.items():
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not np.isfinite(weight):
+            raise ValueError(f"reward: the weight of {behaviour!r} must be a finite number, got {weight!r}")
+    return Reward(tuple((b, float(w)) for b, w in weights.items()))

@@ -1,0 +1,259 @@
+"""The batched simulator: composes the parts into pure ``reset`` / ``step`` / ``observe`` over rows.
+
+Every array in a :class:`SimState` has the user (row) axis first. ``reset``
+and ``step`` return new states and never write into the one they were given.
+Each row draws its randomness from :mod:`recsim_bench.rng` keyed by its own
+key, episode and step, so a row's trajectory does not depend on the others.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+from numpy.typing import NDArray
+
+from recsim_bench import rng
+from recsim_bench.parts import ChoiceModel, ItemModel, ResponseModel, Reward, UserModel
+from recsim_bench.parts.items import Items
+
+
+@dataclasses.dataclass(frozen=True)
+class SimState:
+    """The whole dynamic state of N rows."""
+
+    key: NDArray[np.uint64]  # (N,) random key of each row
+    episode: NDArray[np.int64]  # (N,) episode index since the row was seeded
+    step: NDArray[np.int64]  # (N,) steps taken in the current episode
+    user: dict[str, NDArray]  # hidden user state, each (N, ...)
+    items: Items  # current candidates' attributes, each (N, K)
+    response: NDArray[np.float32]  # (N, S, B + F) last response per slot: behaviours, then item features
+
+    def __len__(self) -> int:
+        return len(self.key)
+
+
+@dataclasses.dataclass(frozen=True)
+class StepResult:
+    """What one step returns besides the new state."""
+
+    reward: NDArray[np.float64]  # (N,)
+    terminated: NDArray[np.bool_]  # (N,) the user left
+    truncated: NDArray[np.bool_]  # (N,) the step limit was reached
+    behaviours: dict[str, NDArray[np.float64]]  # each (N, S)
+
+
+def _take(items: Items, index: NDArray[np.int64]) -> Items:
+    return {name: np.take_along_axis(values, index, axis=1) for name, values in items.items()}
+
+
+def _bounds_box(low: NDArray, high: NDArray) -> spaces.Box:
+    return spaces.Box(low=low.astype(np.float32), high=high.astype(np.float32), dtype=np.float32)
+
+
+class Simulator:
+    """Composes an item, user, choice and response model and a reward over a batch of users.
+
+    Args:
+        item_model, user_model, choice_model, response_model: the parts.
+        reward: the reward function over the response model's behaviours.
+        num_candidates: K, candidates offered per step (fresh every step).
+        slate_size: S, candidates recommended per step.
+        max_steps: steps after which an episode is truncated.
+    """
+
+    def __init__(
+        self,
+        item_model: ItemModel,
+        user_model: UserModel,
+        choice_model: ChoiceModel,
+        response_model: ResponseModel,
+        reward: Reward,
+        num_candidates: int,
+        slate_size: int,
+        max_steps: int,
+    ) -> None:
+        for name, value, low in (("num_candidates", num_candidates, 1), ("slate_size", slate_size, 1), ("max_steps", max_steps, 1)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+        if slate_size > num_candidates:
+            raise ValueError(f"slate_size must be <= num_candidates ({num_candidates}), got {slate_size}")
+        _check_compatible(item_model, user_model, response_model)
+        self.item_model = item_model
+        self.user_model = user_model
+        self.choice_model = choice_model
+        self.response_model = response_model
+        self.reward = reward
+        self.num_candidates = int(num_candidates)
+        self.slate_size = int(slate_size)
+        self.max_steps = int(max_steps)
+
+        k, s = self.num_candidates, self.slate_size
+        self._reset_uniforms = user_model.init_uniforms + k * item_model.uniforms_per_item
+        # Layout of a step's uniforms: [choice | response per slot | user update | new candidates].
+        self._response_start = 1
+        self._update_start = 1 + s * response_model.uniforms_per_slot
+        self._items_start = self._update_start + user_model.update_uniforms
+        self._step_uniforms = self._items_start + k * item_model.uniforms_per_item
+        self.observation_space = self._observation_space()
+
+    def _observation_space(self) -> spaces.Dict:
+        user_low, user_high = self.user_model.observation_bounds()
+        feat_low, feat_high = self.item_model.feature_bounds()
+        beh_low, beh_high = self.response_model.behaviour_bounds()
+        k, s = self.num_candidates, self.slate_size
+        return spaces.Dict(
+            {
+                "user": _bounds_box(np.append(user_low, 0.0), np.append(user_high, 1.0)),
+                "candidates": _bounds_box(np.tile(feat_low, (k, 1)), np.tile(feat_high, (k, 1))),
+                "response": _bounds_box(
+                    np.tile(np.concatenate([beh_low, feat_low]), (s, 1)),
+                    np.tile(np.concatenate([beh_high, feat_high]), (s, 1)),
+                ),
+            }
+        )
+
+    def describe(self) -> dict[str, Any]:
+        """The parts and sizes as JSON-serialisable specs."""
+        return {
+            "item_model": self.item_model.spec(),
+            "user_model": self.user_model.spec(),
+            "choice_model": self.choice_model.spec(),
+            "response_model": self.response_model.spec(),
+            "reward": self.reward.spec(),
+            "num_candidates": self.num_candidates,
+            "slate_size": self.slate_size,
+            "max_steps": self.max_steps,
+        }
+
+    # ------------------------------------------------------------------ dynamics
+    def _new_items(self, u: NDArray[np.float64]) -> Items:
+        return self.item_model.sample(u.reshape(len(u), self.num_candidates, self.item_model.uniforms_per_item))
+
+    def reset(self, key: NDArray[np.uint64], episode: NDArray[np.int64]) -> SimState:
+        """Fresh episodes for rows with the given keys and episode indices."""
+        n = len(key)
+        step = np.zeros(n, dtype=np.int64)
+        u = rng.uniforms(key, episode, step, rng.RESET, self._reset_uniforms)
+        split = self.user_model.init_uniforms
+        width = len(self.observation_space["response"].low[0])
+        return SimState(
+            key=key,
+            episode=np.asarray(episode, dtype=np.int64),
+            step=step,
+            user=self.user_model.init(u[:, :split]),
+            items=self._new_items(u[:, split:]),
+            response=np.zeros((n, self.slate_size, width), dtype=np.float32),
+        )
+
+    def step(self, state: SimState, slate: NDArray[np.int64]) -> tuple[SimState, StepResult]:
+        """Recommend ``slate`` (``(N, S)`` distinct candidate indices, already validated) to every row."""
+        n, s = len(state), self.slate_size
+        u = rng.uniforms(state.key, state.episode, state.step, rng.STEP, self._step_uniforms)
+        shown = _take(state.items, slate)
+
+        probs = self.choice_model.probabilities(self.user_model.affinity(state.user, shown))
+        pick = (u[:, :1] >= np.cumsum(probs, axis=1)[:, :-1]).sum(axis=1)  # S means no click
+        clicked = pick[:, None] == np.arange(s)
+
+        u_response = u[:, self._response_start : self._update_start].reshape(n, s, self.response_model.uniforms_per_slot)
+        behaviours = self.response_model.respond(state.user, shown, clicked, u_response)
+        user = self.user_model.update(state.user, shown, clicked, behaviours, u[:, self._update_start : self._items_start])
+
+        step = state.step + 1
+        terminated = self.user_model.terminated(user)
+        truncated = (step >= self.max_steps) & ~terminated
+        response = np.concatenate(
+            [np.stack([behaviours[b] for b in self.response_model.behaviours], axis=-1), self.item_model.features(shown)],
+            axis=-1,
+        ).astype(np.float32)
+        new_state = SimState(
+            key=state.key,
+            episode=state.episode,
+            step=step,
+            user=user,
+            items=self._new_items(u[:, self._items_start :]),
+            response=response,
+        )
+        return new_state, StepResult(self.reward(behaviours), terminated, truncated, behaviours)
+
+    def observe(self, state: SimState) -> dict[str, NDArray[np.float32]]:
+        """Fresh observation arrays for every row."""
+        elapsed = (state.step / self.max_steps).astype(np.float32)[:, None]
+        return {
+            "user": np.concatenate([self.user_model.observe(state.user), elapsed], axis=1),
+            "candidates": self.item_model.features(state.items),
+            "response": state.response.copy(),
+        }
+
+    # ------------------------------------------------------------------ privileged access
+    def expected_rewards(self, state: SimState, prior: bool = False) -> NDArray[np.float64]:
+        """Expected immediate reward of each candidate shown alone, ``(N, K)``.
+
+        Uses the true hidden user state; with ``prior=True`` the population's
+        mean user instead (a non-personalised reference).
+        """
+        n, k = len(state), self.num_candidates
+        user = self.user_model.prior(n) if prior else state.user
+        affinity = self.user_model.affinity(user, state.items)
+        click = self.choice_model.probabilities(affinity.reshape(n * k, 1))[:, 0].reshape(n, k)
+        given_click = self.response_model.expected_given_click(user, state.items)
+        reward = self.reward({b: v[:, :, None] for b, v in given_click.items()})
+        return click * reward
+
+    # ------------------------------------------------------------------ validation
+    def validate_slates(self, slates: Any, num_rows: int | None) -> NDArray[np.int64]:
+        """Check a slate (``num_rows=None``) or a batch of slates; return them as ``(N, S)`` int64.
+
+        Raises ``ValueError`` naming the problem: shape, dtype, NaN, range or duplicates.
+        """
+        k, s = self.num_candidates, self.slate_size
+        array = np.asarray(slates)
+        expected = (s,) if num_rows is None else (num_rows, s)
+        if array.dtype.kind == "f" and np.isnan(array).any():
+            raise ValueError(f"action contains NaN: {array.tolist()}")
+        if array.dtype.kind not in "iu":
+            raise ValueError(f"action must have an integer dtype, got {array.dtype}")
+        if array.shape != expected:
+            raise ValueError(f"action must have shape {expected} (slate_size={s}), got {array.shape}")
+        if array.min() < 0 or array.max() >= k:
+            raise ValueError(f"action entries must be candidate indices in [0, {k - 1}], got {array.tolist()}")
+        ordered = np.sort(array, axis=-1)
+        if (ordered[..., 1:] == ordered[..., :-1]).any():
+            raise ValueError(f"action must list distinct candidates, got duplicates in {array.tolist()}")
+        return array.reshape(-1, s).astype(np.int64, copy=False)
+
+
+def _check_compatible(item_model: ItemModel, user_model: UserModel, response_model: ResponseModel) -> None:
+    """Refuse parts that read attributes or fields that the others do not provide."""
+    for reader, needs in (
+        (f"user_model {user_model.name!r}", user_model.required_item_attributes),
+        (f"response_model {response_model.name!r}", response_model.required_item_attributes),
+    ):
+        missing = sorted(set(needs) - set(item_model.attributes))
+        if missing:
+            raise ValueError(
+                f"{reader} needs item attribute(s) {missing}, which item_model {item_model.name!r} "
+                f"does not provide (it provides {list(item_model.attributes)})"
+            )
+    missing = sorted(set(response_model.required_user_fields) - set(user_model.state_fields))
+    if missing:
+        raise ValueError(
+            f"response_model {response_model.name!r} needs user field(s) {missing}, which user_model "
+            f"{user_model.name!r} does not have (it has {list(user_model.state_fields)})"
+        )
+    missing = sorted(set(user_model.required_behaviours) - set(response_model.behaviours))
+    if missing:
+        raise ValueError(
+            f"user_model {user_model.name!r} needs behaviour(s) {missing}, which response_model "
+            f"{response_model.name!r} does not produce (it produces {list(response_model.behaviours)})"
+        )
+    item_topics = getattr(item_model, "num_topics", None)
+    user_topics = getattr(user_model, "num_topics", None)
+    if item_topics is not None and user_topics is not None and item_topics != user_topics:
+        raise ValueError(
+            f"user_model {user_model.name!r} has {user_topics} topics but item_model {item_model.name!r} "
+            f"has {item_topics}; set num_topics (or the per-topic lists) to agree"
+        )
