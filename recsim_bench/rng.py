@@ -23,20 +23,28 @@ _MUL1 = np.uint64(0xBF58476D1CE4E5B9)
 _MUL2 = np.uint64(0x94D049BB133111EB)
 _EPISODE_SALT = np.uint64(0xD1B54A32D192ED03)
 _STEP_SALT = np.uint64(0x8CB92BA72F3D8DD7)
-_DRAW_SALT = np.uint64(0xABC98388FB8FAC03)
-_S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
-_TO_UNIT = 2.0**-53
+_DRAW_SALT = 0xABC98388FB8FAC03
+_S30, _S27, _S31 = np.uint64(30), np.uint64(27), np.uint64(31)
+_TWO_PI = np.float32(2.0 * np.pi)
 
 # Draw tags: which block of a step a stream feeds.
 RESET = 0
 STEP = 1
 
+_offsets: dict[int, NDArray[np.uint64]] = {}
+
 
 def _finalise(x: NDArray[np.uint64]) -> NDArray[np.uint64]:
-    """SplitMix64's output function (a bijection on uint64)."""
-    x = (x ^ (x >> _S30)) * _MUL1
-    x = (x ^ (x >> _S27)) * _MUL2
-    return x ^ (x >> _S31)
+    """SplitMix64's output function (a bijection on uint64); overwrites nothing it was given."""
+    y = x >> _S30
+    y ^= x
+    y *= _MUL1
+    x = y >> _S27
+    x ^= y
+    x *= _MUL2
+    y = x >> _S31
+    y ^= x
+    return y
 
 
 def row_keys(seeds: NDArray[np.integer] | list[int]) -> NDArray[np.uint64]:
@@ -47,19 +55,28 @@ def row_keys(seeds: NDArray[np.integer] | list[int]) -> NDArray[np.uint64]:
 
 def uniforms(
     keys: NDArray[np.uint64],
-    episode: NDArray[np.integer],
-    step: NDArray[np.integer],
+    episode: NDArray[np.int64],
+    step: NDArray[np.int64],
     draw: int,
     n: int,
 ) -> NDArray[np.float64]:
     """``n`` uniforms in the open interval (0, 1) for every row: shape ``(len(keys), n)``.
 
-    Rows are independent; row i depends only on ``keys[i]``, ``episode[i]``,
-    ``step[i]``, ``draw`` and ``n``'s positions, never on the other rows.
+    Row i depends only on ``keys[i]``, ``episode[i]``, ``step[i]``, ``draw`` and
+    ``n``, never on the other rows. Each 64-bit output gives two uniforms of 32
+    bits (its low and high halves, in little-endian order).
     """
-    episode = np.asarray(episode).astype(np.uint64)
-    step = np.asarray(step).astype(np.uint64)
-    base = _finalise(keys ^ (episode * _EPISODE_SALT))
-    base = _finalise(base ^ (step * _STEP_SALT + np.uint64(draw) * _DRAW_SALT))
-    counters = base[:, None] + np.arange(1, n + 1, dtype=np.uint64) * _GAMMA
-    return ((_finalise(counters) >> _S11).astype(np.float64) + 0.5) * _TO_UNIT
+    counter = keys + episode.view(np.uint64) * _EPISODE_SALT
+    counter += step.view(np.uint64) * _STEP_SALT
+    counter += np.uint64(draw * _DRAW_SALT % 2**64)
+    words = (n + 1) // 2
+    if words not in _offsets:
+        _offsets[words] = np.arange(1, words + 1, dtype=np.uint64) * _GAMMA
+    bits = _finalise(_finalise(counter)[:, None] + _offsets[words]).view("<u4")[:, :n]
+    return (bits + 0.5) * 2.0**-32
+
+
+def normals(u1: NDArray[np.float64], u2: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Standard normals from two arrays of uniforms by the Box-Muller transform (computed in float32)."""
+    radius = np.sqrt(np.float32(-2.0) * np.log(u1.astype(np.float32)))
+    return (radius * np.cos(_TWO_PI * u2.astype(np.float32))).astype(np.float64)

@@ -45,8 +45,11 @@ class StepResult:
     behaviours: dict[str, NDArray[np.float64]]  # each (N, S)
 
 
-def _take(items: Items, index: NDArray[np.int64]) -> Items:
-    return {name: np.take_along_axis(values, index, axis=1) for name, values in items.items()}
+def _take(items: Items, index: NDArray[np.int64], num_candidates: int) -> Items:
+    """The attributes of the items at ``index`` (``(N, S)``) of every row."""
+    flat = index + np.arange(0, len(index) * num_candidates, num_candidates)[:, None]
+    return {name: np.take(values, flat) for name, values in items.items()}
+
 
 
 def _bounds_box(low: NDArray, high: NDArray) -> spaces.Box:
@@ -97,6 +100,7 @@ class Simulator:
         self._update_start = 1 + s * response_model.uniforms_per_slot
         self._items_start = self._update_start + user_model.update_uniforms
         self._step_uniforms = self._items_start + k * item_model.uniforms_per_item
+        self._behaviour_cap = response_model.behaviour_bounds()[1].astype(np.float64)
         self.observation_space = self._observation_space()
 
     def _observation_space(self) -> spaces.Dict:
@@ -152,10 +156,15 @@ class Simulator:
         """Recommend ``slate`` (``(N, S)`` distinct candidate indices, already validated) to every row."""
         n, s = len(state), self.slate_size
         u = rng.uniforms(state.key, state.episode, state.step, rng.STEP, self._step_uniforms)
-        shown = _take(state.items, slate)
+        shown = _take(state.items, slate, self.num_candidates)
 
         probs = self.choice_model.probabilities(self.user_model.affinity(state.user, shown))
-        pick = (u[:, :1] >= np.cumsum(probs, axis=1)[:, :-1]).sum(axis=1)  # S means no click
+        # Inverse CDF over the S + 1 options; pick == S means no click.
+        draw, cumulative = u[:, 0], probs[:, 0].copy()
+        pick = (draw >= cumulative).astype(np.int64)
+        for option in range(1, s):
+            cumulative += probs[:, option]
+            pick += draw >= cumulative
         clicked = pick[:, None] == np.arange(s)
 
         u_response = u[:, self._response_start : self._update_start].reshape(n, s, self.response_model.uniforms_per_slot)
@@ -165,9 +174,9 @@ class Simulator:
         step = state.step + 1
         terminated = self.user_model.terminated(user)
         truncated = (step >= self.max_steps) & ~terminated
+        observed = np.stack([behaviours[b] for b in self.response_model.behaviours], axis=-1)
         response = np.concatenate(
-            [np.stack([behaviours[b] for b in self.response_model.behaviours], axis=-1), self.item_model.features(shown)],
-            axis=-1,
+            [np.minimum(observed, self._behaviour_cap), self.item_model.features(shown)], axis=-1
         ).astype(np.float32)
         new_state = SimState(
             key=state.key,
@@ -185,7 +194,7 @@ class Simulator:
         return {
             "user": np.concatenate([self.user_model.observe(state.user), elapsed], axis=1),
             "candidates": self.item_model.features(state.items),
-            "response": state.response.copy(),
+            "response": state.response,  # a new array every step, never written after it is made
         }
 
     # ------------------------------------------------------------------ privileged access
@@ -212,16 +221,15 @@ class Simulator:
         k, s = self.num_candidates, self.slate_size
         array = np.asarray(slates)
         expected = (s,) if num_rows is None else (num_rows, s)
+        if array.shape != expected:
+            raise ValueError(f"action must have shape {expected} (slate_size={s}), got {array.shape}")
         if array.dtype.kind == "f" and np.isnan(array).any():
             raise ValueError(f"action contains NaN: {array.tolist()}")
         if array.dtype.kind not in "iu":
             raise ValueError(f"action must have an integer dtype, got {array.dtype}")
-        if array.shape != expected:
-            raise ValueError(f"action must have shape {expected} (slate_size={s}), got {array.shape}")
         if array.min() < 0 or array.max() >= k:
             raise ValueError(f"action entries must be candidate indices in [0, {k - 1}], got {array.tolist()}")
-        ordered = np.sort(array, axis=-1)
-        if (ordered[..., 1:] == ordered[..., :-1]).any():
+        if np.count_nonzero(array[..., :, None] == array[..., None, :]) != array.size:
             raise ValueError(f"action must list distinct candidates, got duplicates in {array.tolist()}")
         return array.reshape(-1, s).astype(np.int64, copy=False)
 

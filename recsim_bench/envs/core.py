@@ -191,10 +191,11 @@ class RecVectorEnv(VectorEnv):
 
     def step(self, actions: Any):
         slates = self.sim.validate_slates(actions, num_rows=self.num_envs)
-        state, result = self.sim.step(self.state, slates)
+        previous = self.state
+        state, result = self.sim.step(previous, slates)
         live = ~self._autoreset
         if self._autoreset.any():
-            state = self._reset_rows(state, self._autoreset)
+            state = self._reset_rows(previous, state, self._autoreset)
             result = dataclasses.replace(
                 result,
                 reward=np.where(live, result.reward, 0.0),
@@ -209,22 +210,29 @@ class RecVectorEnv(VectorEnv):
             infos[name], infos[f"_{name}"] = values, live.copy()
         return self.sim.observe(state), result.reward, result.terminated, result.truncated, infos
 
-    def _reset_rows(self, state: SimState, rows: NDArray[np.bool_]) -> SimState:
-        """``state`` with the masked rows starting their next episode."""
-        fresh = self.sim.reset(state.key[rows], self.state.episode[rows] + 1)
+    def _reset_rows(self, previous: SimState, stepped: SimState, rows: NDArray[np.bool_]) -> SimState:
+        """``stepped`` with the masked rows starting their next episode.
 
-        def merge(old: NDArray, new: NDArray) -> NDArray:
-            out = old.copy()
-            out[rows] = new
+        Arrays that the step made are written in place; arrays it passed through
+        unchanged from ``previous`` are copied first, so ``previous`` stays intact.
+        """
+        fresh = self.sim.reset(stepped.key[rows], stepped.episode[rows] + 1)
+        kept = {id(values) for values in (previous.episode, previous.step, previous.response)}
+        kept.update(id(values) for values in previous.user.values())
+        kept.update(id(values) for values in previous.items.values())
+
+        def merge(stepped_values: NDArray, fresh_values: NDArray) -> NDArray:
+            out = stepped_values.copy() if id(stepped_values) in kept else stepped_values
+            out[rows] = fresh_values
             return out
 
         return SimState(
-            key=state.key,
-            episode=merge(state.episode, fresh.episode),
-            step=merge(state.step, fresh.step),
-            user={name: merge(values, fresh.user[name]) for name, values in state.user.items()},
-            items={name: merge(values, fresh.items[name]) for name, values in state.items.items()},
-            response=merge(state.response, fresh.response),
+            key=stepped.key,
+            episode=merge(stepped.episode, fresh.episode),
+            step=merge(stepped.step, fresh.step),
+            user={name: merge(values, fresh.user[name]) for name, values in stepped.user.items()},
+            items={name: merge(values, fresh.items[name]) for name, values in stepped.items.items()},
+            response=merge(stepped.response, fresh.response),
         )
 
     def expected_rewards(self, prior: bool = False) -> NDArray[np.float64]:

@@ -13,6 +13,7 @@ import dataclasses
 from typing import Any, ClassVar, Mapping
 
 import numpy as np
+from numpy.typing import NDArray
 
 _REGISTRY: dict[str, dict[str, type["Part"]]] = {}
 
@@ -80,9 +81,28 @@ def build_part(kind: str, spec: PartSpec | Part) -> Part:
     return cls(**{k: _freeze(v) for k, v in params.items()})
 
 
+def sum_last(values: NDArray) -> NDArray:
+    """Sum over the short last axis, column by column from the left.
+
+    Much faster than ``values.sum(axis=-1)`` for a few columns, and the order
+    of additions never depends on the number of rows.
+    """
+    total = values[..., 0].copy()
+    for column in range(1, values.shape[-1]):
+        total += values[..., column]
+    return total
+
+
 # Validation helpers used by the parts' __post_init__: each names the part and the parameter.
-def check_positive(part: Part, field: str, strict: bool = True) -> None:
+def _number(part: Part, field: str) -> float:
     value = getattr(part, field)
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{part.kind} {part.name!r}: {field} must be a number, got {value!r}")
+    return float(value)
+
+
+def check_positive(part: Part, field: str, strict: bool = True) -> None:
+    value = _number(part, field)
     ok = np.isfinite(value) and (value > 0 if strict else value >= 0)
     if not ok:
         bound = "> 0" if strict else ">= 0"
@@ -90,19 +110,31 @@ def check_positive(part: Part, field: str, strict: bool = True) -> None:
 
 
 def check_range(part: Part, field: str, low: float, high: float) -> None:
-    value = getattr(part, field)
+    value = _number(part, field)
     if not (np.isfinite(value) and low <= value <= high):
         raise ValueError(f"{part.kind} {part.name!r}: {field} must be in [{low}, {high}], got {value!r}")
 
 
 def check_finite(part: Part, field: str) -> None:
-    value = np.asarray(getattr(part, field), dtype=float)
+    value = _numbers(part, field)
     if not np.all(np.isfinite(value)):
         raise ValueError(f"{part.kind} {part.name!r}: {field} must be finite, got {getattr(part, field)!r}")
 
 
-def check_probabilities(part: Part, field: str) -> np.ndarray:
-    probs = np.asarray(getattr(part, field), dtype=float)
+def _numbers(part: Part, field: str) -> NDArray[np.float64]:
+    """A parameter that is a number or a (nested) list of numbers, as a float array."""
+    value = getattr(part, field)
+    flat = np.ravel(np.asarray(value, dtype=object)) if not isinstance(value, str) else [value]
+    if any(isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) for v in flat):
+        raise ValueError(f"{part.kind} {part.name!r}: {field} must be a number or a list of numbers, got {value!r}")
+    try:
+        return np.asarray(value, dtype=float)
+    except ValueError:
+        raise ValueError(f"{part.kind} {part.name!r}: {field} must be a regular (not ragged) list, got {value!r}") from None
+
+
+def check_probabilities(part: Part, field: str) -> NDArray[np.float64]:
+    probs = _numbers(part, field)
     if probs.ndim != 1 or probs.size == 0 or np.any(probs < 0) or not np.isclose(probs.sum(), 1.0):
         raise ValueError(
             f"{part.kind} {part.name!r}: {field} must be a non-empty list of non-negative numbers "
@@ -112,6 +144,6 @@ def check_probabilities(part: Part, field: str) -> np.ndarray:
 
 
 def check_shape(part: Part, field: str, shape: tuple[int, ...]) -> None:
-    value = np.asarray(getattr(part, field), dtype=float)
+    value = _numbers(part, field)
     if value.shape != shape:
         raise ValueError(f"{part.kind} {part.name!r}: {field} must have shape {shape}, got {value.shape}")

@@ -14,7 +14,7 @@ from typing import ClassVar
 import numpy as np
 from numpy.typing import NDArray
 
-from recsim_bench.parts.base import Part, check_finite, check_positive, check_range
+from recsim_bench.parts.base import Part, check_finite, check_positive, check_range, sum_last
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,7 +30,7 @@ class ChoiceModel(Part):
 
 def _normalise(weights: NDArray[np.float64], no_click: NDArray[np.float64] | float) -> NDArray[np.float64]:
     all_weights = np.concatenate([weights, np.broadcast_to(no_click, (len(weights), 1))], axis=1)
-    return all_weights / all_weights.sum(axis=1, keepdims=True)
+    return all_weights / sum_last(all_weights)[:, None]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,10 +62,10 @@ class MultinomialProportional(ChoiceModel):
     def __post_init__(self) -> None:
         check_finite(self, "min_normalizer")
         check_finite(self, "no_click_mass")
-        if self.no_click_mass - self.min_normalizer < 0:
+        if self.no_click_mass <= self.min_normalizer:
             raise ValueError(
-                f"choice_model {self.name!r}: no_click_mass must be >= min_normalizer, "
-                f"got {self.no_click_mass!r} < {self.min_normalizer!r}"
+                f"choice_model {self.name!r}: no_click_mass must be > min_normalizer (so that every "
+                f"slate has a well-defined distribution), got {self.no_click_mass!r} <= {self.min_normalizer!r}"
             )
 
     def probabilities(self, scores):
@@ -89,7 +89,7 @@ class ExponentialCascade(ChoiceModel):
 
     def __post_init__(self) -> None:
         check_range(self, "attention_prob", 0.0, 1.0)
-        check_positive(self, "score_scaling", strict=False)
+        check_positive(self, "score_scaling")
 
     def probabilities(self, scores):
         return _cascade(self.attention_prob * np.minimum(self.score_scaling * np.exp(scores), 1.0))

@@ -9,12 +9,13 @@ observed features (shape ``(N, K, num_features)``). Attributes are a dict of
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.special import ndtri
 
+from recsim_bench import rng
 from recsim_bench.parts.base import (
     Part,
     check_finite,
@@ -25,6 +26,9 @@ from recsim_bench.parts.base import (
 )
 
 Items = dict[str, NDArray]
+
+#: The observation's bound for lognormal quality (RecSim's documents leave it unbounded).
+MAX_OBSERVED_QUALITY = 100.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,8 +57,10 @@ class ItemModel(Part):
 
 
 def _one_hot(topic: NDArray[np.int64], num_topics: int, extra: int = 0) -> NDArray[np.float32]:
-    out = np.zeros(topic.shape + (num_topics + extra,), dtype=np.float32)
-    np.put_along_axis(out, topic[..., None], 1.0, axis=-1)
+    """One-hot topics followed by ``extra`` zero columns: shape ``topic.shape + (num_topics + extra,)``."""
+    width = num_topics + extra
+    out = np.zeros(topic.shape + (width,), dtype=np.float32)
+    out.reshape(-1, width)[np.arange(topic.size), topic.ravel()] = 1.0
     return out
 
 
@@ -78,7 +84,7 @@ class TopicQualityItems(ItemModel):
 
     name: ClassVar[str] = "topic_quality"
     attributes: ClassVar[tuple[str, ...]] = ("topic", "quality", "length")
-    uniforms_per_item: ClassVar[int] = 2
+    uniforms_per_item: ClassVar[int] = 3
 
     num_topics: int = 20
     trashy_fraction: float = 0.7
@@ -94,8 +100,9 @@ class TopicQualityItems(ItemModel):
         check_finite(self, "min_quality")
         check_finite(self, "max_quality")
         check_positive(self, "quality_stddev", strict=False)
-        check_positive(self, "video_length")
+        check_range(self, "video_length", 1e-9, 100.0)  # RecSim's MAX_VIDEO_LENGTH is 100
 
+    @functools.cached_property
     def topic_means(self) -> NDArray[np.float64]:
         """Mean quality of each topic, shape ``(num_topics,)``."""
         num_trashy = int(self.num_topics * self.trashy_fraction)
@@ -108,7 +115,7 @@ class TopicQualityItems(ItemModel):
 
     def sample(self, u: NDArray[np.float64]) -> Items:
         topic = np.minimum((u[..., 0] * self.num_topics).astype(np.int64), self.num_topics - 1)
-        quality = self.topic_means()[topic] + self.quality_stddev * ndtri(u[..., 1])
+        quality = self.topic_means[topic] + self.quality_stddev * rng.normals(u[..., 1], u[..., 2])
         return {"topic": topic, "quality": quality, "length": np.full(topic.shape, self.video_length)}
 
     def features(self, items: Items) -> NDArray[np.float32]:
@@ -139,12 +146,13 @@ class TopicLognormalQualityItems(ItemModel):
 
     The topic is drawn from ``topic_probs``; quality is lognormal with the
     topic's ``quality_mean`` and ``quality_stddev`` (of the underlying normal).
-    Observed features: the one-hot topic followed by the quality.
+    Observed features: the one-hot topic followed by the quality (capped at
+    :data:`MAX_OBSERVED_QUALITY` in the observation only).
     """
 
     name: ClassVar[str] = "topic_lognormal_quality"
     attributes: ClassVar[tuple[str, ...]] = ("topic", "quality")
-    uniforms_per_item: ClassVar[int] = 2
+    uniforms_per_item: ClassVar[int] = 3
 
     topic_probs: tuple[float, ...] = (0.2, 0.8)
     quality_mean: tuple[float, ...] = (0.8, 0.2)
@@ -165,16 +173,16 @@ class TopicLognormalQualityItems(ItemModel):
     def feature_bounds(self) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
         low = np.zeros(self.num_topics + 1, np.float32)
         high = np.ones(self.num_topics + 1, np.float32)
-        high[-1] = np.inf
+        high[-1] = MAX_OBSERVED_QUALITY
         return low, high
 
     def sample(self, u: NDArray[np.float64]) -> Items:
         topic = _categorical(u[..., 0], np.asarray(self.topic_probs))
         mean = np.asarray(self.quality_mean)[topic]
         stddev = np.asarray(self.quality_stddev)[topic]
-        return {"topic": topic, "quality": np.exp(mean + stddev * ndtri(u[..., 1]))}
+        return {"topic": topic, "quality": np.exp(mean + stddev * rng.normals(u[..., 1], u[..., 2]))}
 
     def features(self, items: Items) -> NDArray[np.float32]:
         out = _one_hot(items["topic"], self.num_topics, extra=1)
-        out[..., -1] = items["quality"]
+        out[..., -1] = np.minimum(items["quality"], MAX_OBSERVED_QUALITY)
         return out

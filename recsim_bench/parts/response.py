@@ -13,13 +13,16 @@ from typing import Any, ClassVar, Mapping
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.special import ndtri
 
-from recsim_bench.parts.base import Part, check_finite, check_positive
+from recsim_bench import rng
+from recsim_bench.parts.base import Part, check_finite, check_positive, sum_last
 from recsim_bench.parts.items import Items
 from recsim_bench.parts.users import UserState
 
 Behaviours = dict[str, NDArray[np.float64]]
+
+#: Observed behaviours (not rewards) are capped here, as RecSim caps observed engagement and video length.
+OBSERVED_CAP = 100.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,9 +36,12 @@ class ResponseModel(Part):
     uniforms_per_slot: ClassVar[int] = 0
 
     def behaviour_bounds(self) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
-        """Bounds of the behaviours, in the order of ``behaviours``."""
+        """Bounds of the observed behaviours, in the order of ``behaviours``.
+
+        A click is 0 or 1; other behaviours are observed capped at :data:`OBSERVED_CAP`.
+        """
         low = np.zeros(len(self.behaviours), np.float32)
-        high = np.full(len(self.behaviours), np.inf, np.float32)
+        high = np.full(len(self.behaviours), OBSERVED_CAP, np.float32)
         high[0] = 1.0
         return low, high
 
@@ -90,7 +96,7 @@ class EngagementResponse(ResponseModel):
     behaviours: ClassVar[tuple[str, ...]] = ("click", "engagement")
     required_item_attributes: ClassVar[tuple[str, ...]] = ("clickbait",)
     required_user_fields: ClassVar[tuple[str, ...]] = ("satisfaction",)
-    uniforms_per_slot: ClassVar[int] = 1
+    uniforms_per_slot: ClassVar[int] = 2
 
     choc_mean: float = 5.0
     choc_stddev: float = 1.0
@@ -111,7 +117,7 @@ class EngagementResponse(ResponseModel):
 
     def respond(self, user, slate, clicked, u):
         loc, scale = self._log_normal(user, slate)
-        engagement = np.exp(loc + scale * ndtri(u[..., 0]))
+        engagement = np.exp(loc + scale * rng.normals(u[..., 0], u[..., 1]))
         return {"click": clicked.astype(np.float64), "engagement": np.where(clicked, engagement, 0.0)}
 
     def expected_given_click(self, user, items):
@@ -137,7 +143,7 @@ class Reward:
     def __call__(self, behaviours: Behaviours) -> NDArray[np.float64]:
         total = 0.0
         for behaviour, weight in self.weights:
-            total = total + weight * behaviours[behaviour].sum(axis=-1)
+            total = total + weight * sum_last(behaviours[behaviour])
         return total
 
     def spec(self) -> dict[str, Any]:

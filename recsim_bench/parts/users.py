@@ -11,9 +11,10 @@ from typing import ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.special import expit, ndtri
+from scipy.special import expit
 
-from recsim_bench.parts.base import Part, check_positive, check_probabilities, check_range, check_shape
+from recsim_bench import rng
+from recsim_bench.parts.base import Part, check_finite, check_positive, check_probabilities, check_range, check_shape
 from recsim_bench.parts.items import Items, _categorical
 
 UserState = dict[str, NDArray]
@@ -70,10 +71,11 @@ class UserModel(Part):
         return np.zeros((len(next(iter(state.values()))), 0), dtype=np.float32)
 
 
-def _clicked_item(slate: Items, clicked: NDArray[np.bool_], attribute: str) -> NDArray:
-    """The attribute of each row's clicked slate item (the first slot's where nothing was clicked)."""
-    index = np.argmax(clicked, axis=1)[:, None]
-    return np.take_along_axis(slate[attribute], index, axis=1)[:, 0]
+def _clicked_item(slate: dict[str, NDArray], clicked: NDArray[np.bool_], *attributes: str) -> tuple[NDArray, ...]:
+    """Whether each row clicked, then the given attributes of its clicked slate item
+    (of the first slot where nothing was clicked)."""
+    flat = np.argmax(clicked, axis=1) + np.arange(0, clicked.size, clicked.shape[1])
+    return (np.take(clicked, flat), *(np.take(slate[name], flat) for name in attributes))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,7 +99,7 @@ class InterestEvolutionUser(UserModel):
     name: ClassVar[str] = "interest_evolution"
     state_fields: ClassVar[tuple[str, ...]] = ("interests", "time_budget")
     required_item_attributes: ClassVar[tuple[str, ...]] = ("topic", "quality")
-    required_behaviours: ClassVar[tuple[str, ...]] = ("watch_time",)
+    required_behaviours: ClassVar[tuple[str, ...]] = ("watch_time",)  # read from the clicked slot
     update_uniforms: ClassVar[int] = 1
 
     num_topics: int = 20
@@ -117,8 +119,8 @@ class InterestEvolutionUser(UserModel):
         check_positive(self, "alpha_x_intercept")
         check_range(self, "alpha_y_intercept", 0.0, 1.0)
         check_positive(self, "budget_utility_scale", strict=False)
-        check_range(self, "user_quality_factor", -1e6, 1e6)
-        check_range(self, "document_quality_factor", -1e6, 1e6)
+        check_finite(self, "user_quality_factor")
+        check_finite(self, "document_quality_factor")
 
     @property
     def init_uniforms(self) -> int:
@@ -131,13 +133,10 @@ class InterestEvolutionUser(UserModel):
         return {"interests": np.zeros((n, self.num_topics)), "time_budget": np.full(n, float(self.time_budget))}
 
     def affinity(self, state: UserState, items: Items) -> NDArray[np.float64]:
-        return np.take_along_axis(state["interests"], items["topic"], axis=1)
+        return state["interests"][np.arange(len(items["topic"]))[:, None], items["topic"]]
 
     def update(self, state, slate, clicked, behaviours, u):
-        any_click = clicked.any(axis=1)
-        topic = _clicked_item(slate, clicked, "topic")
-        quality = _clicked_item(slate, clicked, "quality")
-        watch = behaviours["watch_time"].sum(axis=1)
+        any_click, topic, quality, watch = _clicked_item(slate | behaviours, clicked, "topic", "quality", "watch_time")
         rows = np.arange(len(topic))
         interest = state["interests"][rows, topic]
 
@@ -179,7 +178,7 @@ class LongTermSatisfactionUser(UserModel):
     name: ClassVar[str] = "long_term_satisfaction"
     state_fields: ClassVar[tuple[str, ...]] = ("net_positive_exposure", "satisfaction", "time_budget")
     required_item_attributes: ClassVar[tuple[str, ...]] = ("clickbait",)
-    update_uniforms: ClassVar[int] = 1
+    update_uniforms: ClassVar[int] = 2
 
     memory_discount: float = 0.7
     sensitivity: float = 0.01
@@ -215,10 +214,10 @@ class LongTermSatisfactionUser(UserModel):
         return np.ones(next(iter(items.values())).shape)
 
     def update(self, state, slate, clicked, behaviours, u):
-        clickbait = _clicked_item(slate, clicked, "clickbait")
+        any_click, clickbait = _clicked_item(slate, clicked, "clickbait")
         npe = state["net_positive_exposure"]
-        moved = self.memory_discount * npe - 2.0 * (clickbait - 0.5) + self.innovation_stddev * ndtri(u[:, 0])
-        npe = np.where(clicked.any(axis=1), moved, npe)
+        noise = self.innovation_stddev * rng.normals(u[:, 0], u[:, 1])
+        npe = np.where(any_click, self.memory_discount * npe - 2.0 * (clickbait - 0.5) + noise, npe)
         return {
             "net_positive_exposure": npe,
             "satisfaction": expit(self.sensitivity * npe),
@@ -266,13 +265,14 @@ class StaticAffinityUser(UserModel):
 
     @property
     def init_uniforms(self) -> int:
-        return 1 + self.num_topics
+        return 1 + 2 * self.num_topics
 
     def init(self, u: NDArray[np.float64]) -> UserState:
         user_type = _categorical(u[:, 0], np.asarray(self.user_type_probs))
         mean = np.asarray(self.affinity_mean)[user_type]
         stddev = np.asarray(self.affinity_stddev)[user_type]
-        return {"affinity": np.exp(mean + stddev * ndtri(u[:, 1:])), "user_type": user_type}
+        noise = rng.normals(u[:, 1 : 1 + self.num_topics], u[:, 1 + self.num_topics :])
+        return {"affinity": np.exp(mean + stddev * noise), "user_type": user_type}
 
     def prior(self, n: int) -> UserState:
         lognormal_means = np.exp(np.asarray(self.affinity_mean) + np.asarray(self.affinity_stddev) ** 2 / 2)
@@ -280,4 +280,4 @@ class StaticAffinityUser(UserModel):
         return {"affinity": np.tile(mean_affinity, (n, 1)), "user_type": np.full(n, -1)}
 
     def affinity(self, state: UserState, items: Items) -> NDArray[np.float64]:
-        return np.take_along_axis(state["affinity"], items["topic"], axis=1) + items["quality"]
+        return state["affinity"][np.arange(len(items["topic"]))[:, None], items["topic"]] + items["quality"]
