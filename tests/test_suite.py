@@ -1,0 +1,175 @@
+"""Checks over every registered RecSimBench id, so that later environments are covered automatically."""
+
+from __future__ import annotations
+
+import warnings
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env as gym_check_env
+from gymnasium.vector import AutoresetMode
+
+import recsim_bench
+from recsim_bench.envs import RecEnv, RecVectorEnv
+
+ENV_IDS = sorted(env_id for env_id in gym.registry if env_id.startswith("RecSimBench/"))
+
+
+def test_suite_is_registered() -> None:
+    assert ENV_IDS == sorted(recsim_bench.SUITE)
+    for env_id in ENV_IDS:
+        spec = gym.spec(env_id)
+        assert spec.entry_point is not None and spec.vector_entry_point is not None
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_gymnasium_check_env(env_id: str) -> None:
+    env = gym.make(env_id)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a checker warning is a failure
+        gym_check_env(env.unwrapped)
+    env.close()
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_stable_baselines3_check_env(env_id: str) -> None:
+    sb3_env_checker = pytest.importorskip("stable_baselines3.common.env_checker")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        # Candidates are a (K, F) matrix by design; SB3 only recommends flattening it.
+        warnings.filterwarnings("ignore", message=".*unconventional shape.*")
+        sb3_env_checker.check_env(gym.make(env_id).unwrapped, warn=True)
+
+
+def _rollout(env: gym.Env, seed: int, steps: int, action_seed: int) -> list:
+    """Observations, rewards and flags of ``steps`` steps with seeded random slates, resetting at episode ends."""
+    env.action_space.seed(action_seed)
+    obs, _ = env.reset(seed=seed)
+    trace = [obs]
+    for _ in range(steps):
+        obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
+        trace.append((obs, reward, terminated, truncated, info))
+        if terminated or truncated:
+            trace.append(env.reset()[0])
+    return trace
+
+
+def _assert_same(a, b) -> None:
+    if isinstance(a, dict):
+        assert a.keys() == b.keys()
+        for key in a:
+            _assert_same(a[key], b[key])
+    elif isinstance(a, (tuple, list)):
+        assert len(a) == len(b)
+        for x, y in zip(a, b):
+            _assert_same(x, y)
+    else:
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_same_seed_same_trajectory(env_id: str) -> None:
+    _assert_same(_rollout(gym.make(env_id), 3, 150, 1), _rollout(gym.make(env_id), 3, 150, 1))
+    other = _rollout(gym.make(env_id), 4, 150, 1)
+    assert not np.array_equal(other[0]["candidates"], _rollout(gym.make(env_id), 3, 1, 1)[0]["candidates"])
+
+
+def _episode_ends(env_id: str, steps: int, slates: np.ndarray, seed: int) -> int:
+    env = gym.make(env_id)
+    env.reset(seed=seed)
+    ends = 0
+    for t in range(steps):
+        *_, terminated, truncated, _ = env.step(slates[t])
+        if terminated or truncated:
+            ends += 1
+            env.reset()
+    return ends
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+@pytest.mark.parametrize("num_envs", [1, 7, 64])
+def test_vector_row_is_single_env_seeded_s_plus_i(env_id: str, num_envs: int) -> None:
+    """Row i of make_vec(num_envs=N) reset with seed s is, bit for bit, make(id) reset with seed s + i,
+    under the same slates, across episode boundaries (next-step autoreset on the vector side)."""
+    seed, steps = 11, 260
+    venv = gym.make_vec(env_id, num_envs=num_envs)
+    assert venv.metadata["autoreset_mode"] == AutoresetMode.NEXT_STEP
+    venv.action_space.seed(5)
+    vobs, _ = venv.reset(seed=seed)
+    slates = [venv.action_space.sample() for _ in range(steps)]
+    vtrace = [(vobs, None)]
+    for slate in slates:
+        vtrace.append(venv.step(slate))
+    rows = range(num_envs) if num_envs <= 7 else (0, 1, 31, 63)
+    for i in rows:
+        env = gym.make(env_id)
+        obs, _ = env.reset(seed=seed + i)
+        _assert_same(obs, {k: v[i] for k, v in vobs.items()})
+        reset_next = False
+        for t, slate in enumerate(slates):
+            vstep_obs, vreward, vterminated, vtruncated, vinfo = vtrace[t + 1]
+            if reset_next:
+                obs, _ = env.reset()
+                assert vreward[i] == 0.0 and not vterminated[i] and not vtruncated[i] and not vinfo["_click"][i]
+                reset_next = False
+            else:
+                obs, reward, terminated, truncated, info = env.step(slate[i])
+                assert (reward, terminated, truncated) == (vreward[i], vterminated[i], vtruncated[i])
+                np.testing.assert_array_equal(info["click"], vinfo["click"][i])
+                reset_next = terminated or truncated
+            _assert_same(obs, {k: v[i] for k, v in vstep_obs.items()})
+    # The test is only meaningful if episodes actually ended within the horizon.
+    assert _episode_ends(env_id, steps, np.stack(slates)[:, 0], seed) >= 1
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_observations_are_fresh_float32_arrays(env_id: str) -> None:
+    env = gym.make(env_id)
+    first, _ = env.reset(seed=0)
+    second, *_ = env.step(env.action_space.sample())
+    for key in first:
+        assert first[key].dtype == np.float32 and first[key] is not second[key]
+        assert not np.shares_memory(first[key], second[key])
+        assert env.observation_space[key].contains(second[key])
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_vector_env_spaces_and_info(env_id: str) -> None:
+    venv = gym.make_vec(env_id, num_envs=5)
+    assert isinstance(venv.unwrapped, RecVectorEnv)
+    obs, _ = venv.reset(seed=0)
+    assert venv.observation_space.contains(obs)
+    slates = venv.action_space.sample()
+    assert slates.shape == (5, venv.single_action_space.shape[0])
+    obs, reward, terminated, truncated, info = venv.step(slates)
+    assert reward.shape == terminated.shape == truncated.shape == (5,)
+    assert info["click"].shape == slates.shape and info["_click"].all()
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_spec_round_trips_through_json(env_id: str) -> None:
+    kwargs = {"num_candidates": 12, "reward": {"click": 1.0}}
+    env = gym.make(env_id, **kwargs)
+    rebuilt = gym.make(gym.envs.registration.EnvSpec.from_json(env.spec.to_json()))
+    assert rebuilt.unwrapped.sim.describe() == env.unwrapped.sim.describe()
+    _assert_same(_rollout(env, 2, 30, 0), _rollout(rebuilt, 2, 30, 0))
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_terminated_means_user_left_and_truncated_means_step_limit(env_id: str) -> None:
+    env = gym.make(env_id, max_steps=3)
+    env.reset(seed=0)
+    flags = [env.step(env.action_space.sample())[2:4] for _ in range(3)]
+    assert flags[:2] == [(False, False), (False, False)]
+    terminated, truncated = flags[2]
+    assert truncated != terminated  # exactly one of them at step 3 (a user may also leave then)
+    user_left = bool(env.unwrapped.sim.user_model.terminated(env.unwrapped.state.user)[0])
+    assert terminated == user_left
+
+
+def test_single_env_is_the_simulator_with_one_row() -> None:
+    env = gym.make(ENV_IDS[0])
+    assert isinstance(env.unwrapped, RecEnv)
+    env.reset(seed=0)
+    assert len(env.unwrapped.state) == 1
