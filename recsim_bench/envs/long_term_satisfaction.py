@@ -62,7 +62,10 @@ class LongTermSatisfactionEnv(RecEnv):
     "sensitivity": 0.01})``.
 
     ## Reference returns
-    See ``docs/envs/LongTermSatisfaction-v0.md``.
+    Mean return and 95% CI over 1,000 episodes (seed 0), from ``python benchmarks/reference_returns.py``:
+    random 957.81 [947.50, 968.12], greedy 626.00 [619.49, 632.52], oracle 626.00 [619.49, 632.52].
+    Greedy (population's mean user) and oracle (true hidden state) both maximise the immediate
+    expected reward; see ``docs/envs/LongTermSatisfaction-v0.md``.
 
     ## Vectorized environment
     ``gym.make_vec("RecSimBench/LongTermSatisfaction-v0", num_envs=N)`` gives

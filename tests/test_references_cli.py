@@ -1,0 +1,244 @@
+"""Reference policies, their evaluation and confidence intervals, and the ``recsim-bench`` command."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import recsim_bench
+from recsim_bench import cli
+from recsim_bench.references import (
+    POLICIES,
+    evaluate,
+    greedy_policy,
+    load_reference_returns,
+    mean_ci,
+    oracle_policy,
+    random_policy,
+    top_slates,
+)
+
+IE = "RecSimBench/InterestEvolution-v0"
+LTS = "RecSimBench/LongTermSatisfaction-v0"
+IX = "RecSimBench/InterestExploration-v0"
+
+
+def _vector_env(env_id: str, num_envs: int, seed: int = 0):
+    env = gym.make_vec(env_id, num_envs=num_envs)
+    obs, _ = env.reset(seed=seed)
+    return env.unwrapped, obs
+
+
+# ---------------------------------------------------------------------------------------------- policies
+def test_top_slates_breaks_ties_by_index():
+    scores = np.array([[1.0, 3.0, 3.0, 2.0, 3.0], [0.0, 0.0, 0.0, 0.0, 0.0]])
+    np.testing.assert_array_equal(top_slates(scores, 3), [[1, 2, 4], [0, 1, 2]])
+    assert top_slates(scores, 3).dtype == np.int64
+
+
+def test_oracle_is_true_top_s_on_a_hand_checked_state():
+    env, obs = _vector_env(IE, num_envs=2)
+    state = env.state
+    # Row 0: candidate k has topic k; interests of topics 0..9 set by hand, 10..19 at -1.
+    interests = np.full((2, 20), -1.0)
+    interests[0, :10] = [0.1, 0.5, -0.2, 0.5, 0.9, -1.0, 0.0, 0.3, 0.5, -0.5]
+    interests[1] = state.user["interests"][1]
+    topic = state.items["topic"].copy()
+    topic[0] = np.arange(10)
+    env._state = dataclasses.replace(
+        state,
+        user={**state.user, "interests": interests},
+        items={**state.items, "topic": topic},
+    )
+    # Proportional choice, min_normalizer -1, no-click mass 1, shown alone: p = (u + 1) / ((u + 1) + 2);
+    # watch time = length 4 (the budget is 200). So the expected reward of candidate k is 4 (u_k + 1) / (u_k + 3).
+    u = interests[0, :10]
+    np.testing.assert_allclose(env.expected_rewards()[0], 4.0 * (u + 1.0) / (u + 3.0))
+    assert env.expected_rewards()[0, 4] == pytest.approx(4 * 1.9 / 3.9)
+    slates = oracle_policy(env, obs, np.random.default_rng(0))
+    assert slates.shape == (2, 2) and slates.dtype == np.int64
+    # 0.9 (candidate 4) first, then the tie at 0.5 between candidates 1, 3 and 8 goes to the lowest index.
+    np.testing.assert_array_equal(slates[0], [4, 1])
+    # Row 1 is untouched: its oracle slate is the top 2 by its true interests in its candidates' topics.
+    row1 = state.user["interests"][1][state.items["topic"][1]]
+    np.testing.assert_array_equal(slates[1], np.argsort(-row1, kind="stable")[:2])
+
+
+def test_oracle_serves_most_clickbait_in_long_term_satisfaction():
+    env, obs = _vector_env(LTS, num_envs=4)
+    slates = oracle_policy(env, obs, np.random.default_rng(0))
+    np.testing.assert_array_equal(slates[:, 0], np.argmax(env.state.items["clickbait"], axis=1))
+
+
+def test_greedy_is_index_order_in_interest_evolution():
+    env, obs = _vector_env(IE, num_envs=8)
+    rng = np.random.default_rng(0)
+    for _ in range(3):  # prior interests are all 0: every candidate ties, whatever the candidates
+        slates = greedy_policy(env, obs, rng)
+        np.testing.assert_array_equal(slates, np.tile([0, 1], (8, 1)))
+        obs, *_ = env.step(slates)
+
+
+def test_greedy_is_not_personalised_in_interest_exploration():
+    env, obs = _vector_env(IX, num_envs=64)
+    slates = greedy_policy(env, obs, np.random.default_rng(0))
+    topic = np.take_along_axis(env.state.items["topic"], slates, axis=1)
+    has_topic0 = (env.state.items["topic"] == 0).sum(axis=1)
+    # The population prefers topic 0 (higher quality, liked by 70% of users): it fills the slate first.
+    np.testing.assert_array_equal((topic == 0).sum(axis=1), np.minimum(has_topic0, 2))
+
+
+def test_random_policy_gives_distinct_valid_slates_from_its_generator():
+    env, obs = _vector_env(IX, num_envs=256)
+    a = random_policy(env, obs, np.random.default_rng(7))
+    b = random_policy(env, obs, np.random.default_rng(7))
+    np.testing.assert_array_equal(a, b)
+    assert a.shape == (256, 2) and a.dtype == np.int64
+    assert env.action_space.contains(a)
+    assert len(np.unique(a[:, 0])) == 10  # every candidate shows up in the top slot of some row
+
+
+def test_policies_registry():
+    assert POLICIES == {"random": random_policy, "greedy": greedy_policy, "oracle": oracle_policy}
+
+
+# ---------------------------------------------------------------------------------------------- mean_ci
+def test_mean_ci_against_a_hand_computed_t_interval():
+    # mean 2.5, s = sqrt(5/3), s / sqrt(4) = 0.6454972, t_{0.975, 3} = 3.1824463 (table value 3.182)
+    mean, low, high = mean_ci([1.0, 2.0, 3.0, 4.0])
+    half = 3.182446305284263 * np.sqrt(5.0 / 3.0) / 2.0
+    assert mean == pytest.approx(2.5)
+    assert low == pytest.approx(2.5 - half, abs=1e-9) and low == pytest.approx(0.445740, abs=1e-6)
+    assert high == pytest.approx(2.5 + half, abs=1e-9) and high == pytest.approx(4.554260, abs=1e-6)
+    # 90%: t_{0.95, 3} = 2.3533634
+    _, low90, high90 = mean_ci([1.0, 2.0, 3.0, 4.0], confidence=0.9)
+    assert high90 - 2.5 == pytest.approx(2.353363434801823 * np.sqrt(5.0 / 3.0) / 2.0, abs=1e-9)
+    assert low90 == pytest.approx(5.0 - high90)
+
+
+def test_mean_ci_constant_and_invalid():
+    assert mean_ci([3.0, 3.0, 3.0]) == (3.0, 3.0, 3.0)
+    with pytest.raises(ValueError, match="at least 2"):
+        mean_ci([1.0])
+    with pytest.raises(ValueError, match="confidence"):
+        mean_ci([1.0, 2.0], confidence=1.5)
+
+
+# ---------------------------------------------------------------------------------------------- evaluate
+def test_evaluate_returns_one_return_per_episode_and_is_deterministic():
+    first = evaluate(IX, random_policy, episodes=7, seed=3)
+    assert first.shape == (7,) and first.dtype == np.float64
+    np.testing.assert_array_equal(first, evaluate(IX, random_policy, episodes=7, seed=3))
+    assert not np.array_equal(first, evaluate(IX, random_policy, episodes=7, seed=4))
+    # InterestExploration: one click at most per step over 100 steps.
+    assert np.all((first >= 0) & (first <= 100) & (first == np.round(first)))
+
+
+def test_evaluate_records_each_row_once_at_its_first_episode_end():
+    # InterestEvolution episodes have different lengths: rows that finish early are autoreset and keep
+    # being stepped; their later rewards must not count. Row i must equal a single env seeded seed + i.
+    seed, episodes = 11, 3
+    returns = evaluate(IE, oracle_policy, episodes=episodes, seed=seed)
+    for i in range(episodes):
+        env = gym.make(IE)
+        env.reset(seed=seed + i)
+        total, done = 0.0, False
+        while not done:
+            slate = top_slates(env.unwrapped.expected_rewards()[None], 2)[0]
+            _, reward, terminated, truncated, _ = env.step(slate)
+            total += reward
+            done = terminated or truncated
+        assert returns[i] == pytest.approx(total, rel=1e-12)
+
+
+def test_evaluate_passes_env_kwargs():
+    short = evaluate(IX, random_policy, episodes=3, seed=0, max_steps=5)
+    assert np.all(short <= 5)
+    with pytest.raises(ValueError, match="episodes"):
+        evaluate(IX, random_policy, episodes=0)
+
+
+# ---------------------------------------------------------------------------------------------- reference file
+def test_reference_returns_file_covers_the_suite():
+    references = load_reference_returns()
+    assert references is not None, "run python benchmarks/reference_returns.py"
+    assert references["command"] == "python benchmarks/reference_returns.py"
+    for env_id in recsim_bench.SUITE:
+        for policy in POLICIES:
+            result = references[env_id][policy]
+            assert result["episodes"] == 1000 and result["seed"] == 0
+            assert result["low"] <= result["mean"] <= result["high"]
+
+
+# ---------------------------------------------------------------------------------------------- cli
+def test_cli_list(capsys):
+    assert cli.main(["list"]) == 0
+    out = capsys.readouterr().out
+    for env_id, (*_, description) in recsim_bench.SUITE.items():
+        assert f"{env_id}  " in out and description in out
+
+
+@pytest.mark.parametrize("env_id", list(recsim_bench.SUITE))
+def test_cli_describe(env_id, capsys):
+    assert cli.main(["describe", env_id]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(env_id)
+    for key in ("user", "candidates", "response", "SlateSpace", "item_model", "choice_model", "max_steps"):
+        assert key in out
+    assert "Reference returns" in out and "oracle" in out
+
+
+def test_cli_describe_accepts_the_short_name(capsys):
+    assert cli.main(["describe", "LongTermSatisfaction-v0"]) == 0
+    assert '"sensitivity": 0.2' in capsys.readouterr().out
+
+
+def test_cli_unknown_id_exits_2_and_lists_the_ids(capsys):
+    assert cli.main(["describe", "RecSimBench/NoSuchEnv-v0"]) == 2
+    err = capsys.readouterr().err
+    assert "NoSuchEnv-v0" in err
+    for env_id in recsim_bench.SUITE:
+        assert env_id in err
+
+
+def test_cli_demo(capsys):
+    assert cli.main(["demo", "--episodes", "2", "--seed", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "random" in out and "greedy" in out
+    for env_id in recsim_bench.SUITE:
+        line = next(line for line in out.splitlines() if line.startswith(env_id))
+        assert len(line.split()) >= 3  # id, then a number per policy
+
+
+def test_cli_usage_errors_exit_2():
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main([])
+    assert exit_info.value.code == 2
+
+
+def test_python_dash_m_recsim_bench():
+    result = subprocess.run(
+        [sys.executable, "-m", "recsim_bench", "list"], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert all(env_id in result.stdout for env_id in recsim_bench.SUITE)
+
+
+def test_cards_and_docstrings_publish_the_measured_numbers():
+    # benchmarks/reference_returns.py --extra --docs writes them; a stale card or docstring fails here.
+    docs = Path(__file__).resolve().parent.parent / "docs" / "envs"
+    references = load_reference_returns()
+    for env_id in recsim_bench.SUITE:
+        card = (docs / f"{env_id.split('/')[-1]}.md").read_text(encoding="utf-8")
+        docstring = type(gym.make(env_id).unwrapped).__doc__
+        assert references["command"] in card and references["command"] in docstring
+        for policy in POLICIES:
+            r = references[env_id][policy]
+            assert f"| {policy} | {r['mean']:.2f} | [{r['low']:.2f}, {r['high']:.2f}] |" in card
+            assert f"{policy} {r['mean']:.2f} [{r['low']:.2f}, {r['high']:.2f}]" in docstring
