@@ -48,7 +48,7 @@ class StepResult:
 def _take(items: Items, index: NDArray[np.int64], num_candidates: int) -> Items:
     """The attributes of the items at ``index`` (``(N, S)``) of every row."""
     flat = index + np.arange(0, len(index) * num_candidates, num_candidates)[:, None]
-    return {name: np.take(values, flat) for name, values in items.items()}
+    return {name: values.take(flat) for name, values in items.items()}
 
 
 
@@ -101,6 +101,7 @@ class Simulator:
         self._items_start = self._update_start + user_model.update_uniforms
         self._step_uniforms = self._items_start + k * item_model.uniforms_per_item
         self._behaviour_cap = response_model.behaviour_bounds()[1].astype(np.float64)
+        self._response_width = len(response_model.behaviours) + item_model.num_features
         self.observation_space = self._observation_space()
 
     def _observation_space(self) -> spaces.Dict:
@@ -142,14 +143,13 @@ class Simulator:
         step = np.zeros(n, dtype=np.int64)
         u = rng.uniforms(key, episode, step, rng.RESET, self._reset_uniforms)
         split = self.user_model.init_uniforms
-        width = len(self.observation_space["response"].low[0])
         return SimState(
             key=key,
             episode=np.asarray(episode, dtype=np.int64),
             step=step,
             user=self.user_model.init(u[:, :split]),
             items=self._new_items(u[:, split:]),
-            response=np.zeros((n, self.slate_size, width), dtype=np.float32),
+            response=np.zeros((n, self.slate_size, self._response_width), dtype=np.float32),
         )
 
     def step(self, state: SimState, slate: NDArray[np.int64]) -> tuple[SimState, StepResult]:
@@ -174,10 +174,10 @@ class Simulator:
         step = state.step + 1
         terminated = self.user_model.terminated(user)
         truncated = (step >= self.max_steps) & ~terminated
-        observed = np.stack([behaviours[b] for b in self.response_model.behaviours], axis=-1)
-        response = np.concatenate(
-            [np.minimum(observed, self._behaviour_cap), self.item_model.features(shown)], axis=-1
-        ).astype(np.float32)
+        response = np.empty((n, s, self._response_width), dtype=np.float32)
+        for column, behaviour in enumerate(self.response_model.behaviours):
+            np.minimum(behaviours[behaviour], self._behaviour_cap[column], out=response[:, :, column], casting="unsafe")
+        response[:, :, len(behaviours) :] = self.item_model.features(shown)
         new_state = SimState(
             key=state.key,
             episode=state.episode,

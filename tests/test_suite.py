@@ -173,3 +173,15 @@ def test_single_env_is_the_simulator_with_one_row() -> None:
     assert isinstance(env.unwrapped, RecEnv)
     env.reset(seed=0)
     assert len(env.unwrapped.state) == 1
+
+
+@pytest.mark.parametrize("mode", ["sync", "vector_entry_point"])
+def test_batched_action_space_samples_valid_slates(mode: str) -> None:
+    venv = gym.make_vec(ENV_IDS[0], num_envs=4, vectorization_mode=mode)
+    venv.action_space.seed(0)
+    venv.reset(seed=0)
+    for _ in range(20):
+        slates = venv.action_space.sample()
+        assert slates.shape == (4, venv.single_action_space.shape[0])
+        assert all(len(set(row)) == len(row) for row in slates.tolist())
+        venv.step(slates)

@@ -8,6 +8,7 @@ single env reset with seed ``s + i``, bit for bit, across episode boundaries.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from typing import Any, ClassVar
 
@@ -63,6 +64,14 @@ class SlateSpace(spaces.MultiDiscrete):
 
     def __eq__(self, other: Any) -> bool:
         return isinstance(other, SlateSpace) and self.shape == other.shape and self.num_candidates == other.num_candidates
+
+
+@batch_space.register(SlateSpace)
+def _batch_slate_space(space: SlateSpace, n: int = 1) -> SlateSpace:
+    """Gymnasium's ``batch_space`` for slates, so that Sync/AsyncVectorEnv also sample valid slates."""
+    if len(space.shape) != 1:
+        raise ValueError(f"batch_space: can only batch a single slate space, got shape {space.shape}")
+    return SlateSpace(space.num_candidates, space.slate_size, batch=n, seed=copy.deepcopy(space.np_random))
 
 
 def build_simulator(defaults: dict[str, Any], kwargs: dict[str, Any]) -> Simulator:
@@ -156,7 +165,7 @@ class RecVectorEnv(VectorEnv):
         self.single_observation_space = self.sim.observation_space
         self.single_action_space = SlateSpace(self.sim.num_candidates, self.sim.slate_size)
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
-        self.action_space = SlateSpace(self.sim.num_candidates, self.sim.slate_size, batch=self.num_envs)
+        self.action_space = batch_space(self.single_action_space, self.num_envs)
         self._state: SimState | None = None
         self._autoreset = np.zeros(self.num_envs, dtype=bool)
 

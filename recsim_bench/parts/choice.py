@@ -29,8 +29,11 @@ class ChoiceModel(Part):
 
 
 def _normalise(weights: NDArray[np.float64], no_click: NDArray[np.float64] | float) -> NDArray[np.float64]:
-    all_weights = np.concatenate([weights, np.broadcast_to(no_click, (len(weights), 1))], axis=1)
-    return all_weights / sum_last(all_weights)[:, None]
+    all_weights = np.empty((weights.shape[0], weights.shape[1] + 1))
+    all_weights[:, :-1] = weights
+    all_weights[:, -1:] = no_click
+    all_weights /= sum_last(all_weights)[:, None]
+    return all_weights
 
 
 @dataclasses.dataclass(frozen=True)

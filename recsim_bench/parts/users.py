@@ -75,7 +75,7 @@ def _clicked_item(slate: dict[str, NDArray], clicked: NDArray[np.bool_], *attrib
     """Whether each row clicked, then the given attributes of its clicked slate item
     (of the first slot where nothing was clicked)."""
     flat = np.argmax(clicked, axis=1) + np.arange(0, clicked.size, clicked.shape[1])
-    return (np.take(clicked, flat), *(np.take(slate[name], flat) for name in attributes))
+    return (clicked.take(flat), *(slate[name].take(flat) for name in attributes))
 
 
 @dataclasses.dataclass(frozen=True)
