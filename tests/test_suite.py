@@ -185,3 +185,19 @@ def test_batched_action_space_samples_valid_slates(mode: str) -> None:
         assert slates.shape == (4, venv.single_action_space.shape[0])
         assert all(len(set(row)) == len(row) for row in slates.tolist())
         venv.step(slates)
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_vector_observation_space_equals_gymnasium_batch_space(env_id: str) -> None:
+    """The vector env's space shares its bounds across rows but must behave as Gymnasium's batched Box."""
+    venv = gym.make_vec(env_id, num_envs=6)
+    reference = gym.vector.utils.batch_space(venv.single_observation_space, 6)
+    assert venv.observation_space == reference
+    for key, box in venv.observation_space.spaces.items():
+        assert box.shape == reference[key].shape and box.is_bounded() == reference[key].is_bounded()
+        box.seed(0)
+        assert box.contains(box.sample()) and reference[key].contains(box.sample())
+        outside = reference[key].high + 1.0
+        assert not box.contains(outside.astype(np.float32))
+    obs, _ = venv.reset(seed=0)
+    assert venv.observation_space.contains(obs)

@@ -74,6 +74,26 @@ def _batch_slate_space(space: SlateSpace, n: int = 1) -> SlateSpace:
     return SlateSpace(space.num_candidates, space.slate_size, batch=n, seed=copy.deepcopy(space.np_random))
 
 
+def _stacked_box(box: spaces.Box, n: int) -> spaces.Box:
+    """``batch_space(box, n)`` whose bounds are read-only broadcast views of ``box``'s.
+
+    Gymnasium's Box holds its bounds (and two boolean masks) in full, which for a
+    vector env of a million users costs gigabytes for bounds that are identical per
+    row. Here they are zero-stride views: the same values, no memory per row.
+    """
+    stacked = spaces.Box(low=box.low[None], high=box.high[None], dtype=box.dtype, seed=copy.deepcopy(box.np_random))
+    shape = (n, *box.shape)
+    stacked._shape = shape
+    stacked.low, stacked.high = np.broadcast_to(box.low, shape), np.broadcast_to(box.high, shape)
+    stacked.bounded_below = np.broadcast_to(box.bounded_below, shape)
+    stacked.bounded_above = np.broadcast_to(box.bounded_above, shape)
+    return stacked
+
+
+def _stacked_observation_space(space: spaces.Dict, n: int) -> spaces.Dict:
+    return spaces.Dict({key: _stacked_box(box, n) for key, box in space.spaces.items()})
+
+
 def build_simulator(defaults: dict[str, Any], kwargs: dict[str, Any]) -> Simulator:
     """A simulator from an environment's defaults overridden by ``gym.make`` kwargs."""
     unknown = sorted(set(kwargs) - set(ENV_ARGUMENTS))
@@ -164,7 +184,7 @@ class RecVectorEnv(VectorEnv):
         self.num_envs = int(num_envs)
         self.single_observation_space = self.sim.observation_space
         self.single_action_space = SlateSpace(self.sim.num_candidates, self.sim.slate_size)
-        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        self.observation_space = _stacked_observation_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self._state: SimState | None = None
         self._autoreset = np.zeros(self.num_envs, dtype=bool)
