@@ -73,7 +73,9 @@ def uniforms(
     if words not in _offsets:
         _offsets[words] = np.arange(1, words + 1, dtype=np.uint64) * _GAMMA
     bits = _finalise(_finalise(counter)[:, None] + _offsets[words]).view("<u4")[:, :n]
-    return (bits + 0.5) * 2.0**-32
+    out = bits + 0.5
+    out *= 2.0**-32
+    return out
 
 
 def normals(u1: NDArray[np.float64], u2: NDArray[np.float64]) -> NDArray[np.float64]:
