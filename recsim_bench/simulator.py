@@ -135,7 +135,7 @@ class Simulator:
 
     # ------------------------------------------------------------------ dynamics
     def _new_items(self, u: NDArray[np.float64]) -> Items:
-        return self.item_model.sample(u.reshape(len(u), self.num_candidates, self.item_model.uniforms_per_item))
+        return self.item_model.sample(u.reshape(len(u), self.item_model.uniforms_per_item, self.num_candidates))
 
     def reset(self, key: NDArray[np.uint64], episode: NDArray[np.int64]) -> SimState:
         """Fresh episodes for rows with the given keys and episode indices."""

@@ -304,8 +304,8 @@ def test_topic_quality_sample() -> None:
     # Topic floor(20 * u0): 0.07 -> 1, 0.5 -> 10, 0.71 -> 14, 0.999 -> 19. With quality_stddev 0 the quality is
     # the topic mean: -3 + 3 * topic / 13 for the 14 trashy topics, 0.6 * (topic - 14) for the nutritious ones.
     model = TopicQualityItems(quality_stddev=0.0)
-    u = np.full((1, 4, model.uniforms_per_item), 0.5)
-    u[0, :, 0] = [0.07, 0.5, 0.71, 0.999]
+    u = np.full((1, model.uniforms_per_item, 4), 0.5)
+    u[0, 0, :] = [0.07, 0.5, 0.71, 0.999]
     items = model.sample(u)
     assert_array_equal(items["topic"], [[1, 10, 14, 19]])
     assert_allclose(items["quality"], [[-3.0 + 3.0 / 13.0, -3.0 + 30.0 / 13.0, 0.0, 3.0]], rtol=RTOL, atol=1e-15)
@@ -320,8 +320,8 @@ def test_topic_quality_noise_is_normal_with_its_stddev() -> None:
     # Every topic 19 (u0 = 0.999, mean 3): z = (quality - 3) / 0.1 is standard normal over n = 1e5 items.
     n = 100_000
     model = TopicQualityItems()
-    u = _keyed_uniforms(n, model.uniforms_per_item).reshape(n, 1, model.uniforms_per_item)
-    u[..., 0] = 0.999
+    u = _keyed_uniforms(n, model.uniforms_per_item).reshape(n, model.uniforms_per_item, 1)
+    u[:, 0] = 0.999
     z = (model.sample(u)["quality"] - 3.0) / 0.1
     # Standard errors: 1 / sqrt(n) = 3.2e-3 for the mean, 1 / sqrt(2 n) = 2.2e-3 for the standard deviation.
     assert abs(z.mean()) < 5 / np.sqrt(n)

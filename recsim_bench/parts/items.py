@@ -1,7 +1,7 @@
 """Item models: the catalogue of each step's candidates and what the platform observes of them.
 
 An item model draws the attributes of ``K`` fresh candidates per row from
-uniforms (shape ``(N, K, uniforms_per_item)``) and turns the attributes into
+uniforms (shape ``(N, uniforms_per_item, K)``) and turns the attributes into
 observed features (shape ``(N, K, num_features)``). Attributes are a dict of
 ``(N, K)`` arrays; user and response models read them by name.
 """
@@ -48,7 +48,7 @@ class ItemModel(Part):
         raise NotImplementedError
 
     def sample(self, u: NDArray[np.float64]) -> Items:
-        """Attributes of candidates from uniforms of shape ``(N, K, uniforms_per_item)``."""
+        """Attributes of candidates from uniforms of shape ``(N, uniforms_per_item, K)``."""
         raise NotImplementedError
 
     def features(self, items: Items) -> NDArray[np.float32]:
@@ -56,12 +56,14 @@ class ItemModel(Part):
         raise NotImplementedError
 
 
+@functools.lru_cache(maxsize=None)
+def _one_hot_table(num_topics: int, extra: int) -> NDArray[np.float32]:
+    return np.eye(num_topics, num_topics + extra, dtype=np.float32)
+
+
 def _one_hot(topic: NDArray[np.int64], num_topics: int, extra: int = 0) -> NDArray[np.float32]:
     """One-hot topics followed by ``extra`` zero columns: shape ``topic.shape + (num_topics + extra,)``."""
-    width = num_topics + extra
-    out = np.zeros(topic.shape + (width,), dtype=np.float32)
-    out.reshape(-1, width)[np.arange(topic.size), topic.ravel()] = 1.0
-    return out
+    return _one_hot_table(num_topics, extra).take(topic, axis=0)
 
 
 def _categorical(u: NDArray[np.float64], probs: NDArray[np.float64]) -> NDArray[np.int64]:
@@ -114,8 +116,8 @@ class TopicQualityItems(ItemModel):
         return np.zeros(self.num_topics, np.float32), np.ones(self.num_topics, np.float32)
 
     def sample(self, u: NDArray[np.float64]) -> Items:
-        topic = np.minimum((u[..., 0] * self.num_topics).astype(np.int64), self.num_topics - 1)
-        quality = self.topic_means[topic] + self.quality_stddev * rng.normals(u[..., 1], u[..., 2])
+        topic = np.minimum((u[:, 0] * self.num_topics).astype(np.int64), self.num_topics - 1)
+        quality = self.topic_means[topic] + self.quality_stddev * rng.normals(u[:, 1], u[:, 2])
         return {"topic": topic, "quality": quality, "length": np.full(topic.shape, self.video_length)}
 
     def features(self, items: Items) -> NDArray[np.float32]:
@@ -134,7 +136,7 @@ class ClickbaitItems(ItemModel):
         return np.zeros(1, np.float32), np.ones(1, np.float32)
 
     def sample(self, u: NDArray[np.float64]) -> Items:
-        return {"clickbait": u[..., 0].copy()}
+        return {"clickbait": u[:, 0].copy()}
 
     def features(self, items: Items) -> NDArray[np.float32]:
         return items["clickbait"][..., None].astype(np.float32)
@@ -177,10 +179,10 @@ class TopicLognormalQualityItems(ItemModel):
         return low, high
 
     def sample(self, u: NDArray[np.float64]) -> Items:
-        topic = _categorical(u[..., 0], np.asarray(self.topic_probs))
+        topic = _categorical(u[:, 0], np.asarray(self.topic_probs))
         mean = np.asarray(self.quality_mean)[topic]
         stddev = np.asarray(self.quality_stddev)[topic]
-        return {"topic": topic, "quality": np.exp(mean + stddev * rng.normals(u[..., 1], u[..., 2]))}
+        return {"topic": topic, "quality": np.exp(mean + stddev * rng.normals(u[:, 1], u[:, 2]))}
 
     def features(self, items: Items) -> NDArray[np.float32]:
         out = _one_hot(items["topic"], self.num_topics, extra=1)
