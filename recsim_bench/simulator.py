@@ -174,10 +174,9 @@ class Simulator:
         step = state.step + 1
         terminated = self.user_model.terminated(user)
         truncated = (step >= self.max_steps) & ~terminated
-        response = np.empty((n, s, self._response_width), dtype=np.float32)
+        response = self.item_model.features(shown, lead=len(self.response_model.behaviours))
         for column, behaviour in enumerate(self.response_model.behaviours):
             np.minimum(behaviours[behaviour], self._behaviour_cap[column], out=response[:, :, column], casting="unsafe")
-        response[:, :, len(behaviours) :] = self.item_model.features(shown)
         new_state = SimState(
             key=state.key,
             episode=state.episode,

@@ -51,19 +51,23 @@ class ItemModel(Part):
         """Attributes of candidates from uniforms of shape ``(N, uniforms_per_item, K)``."""
         raise NotImplementedError
 
-    def features(self, items: Items) -> NDArray[np.float32]:
-        """Observed features, shape ``(N, K, num_features)``, float32."""
+    def features(self, items: Items, lead: int = 0) -> NDArray[np.float32]:
+        """Observed features, shape ``(N, K, lead + num_features)``, float32.
+
+        The first ``lead`` columns are zeros for the caller to fill (the simulator puts the
+        behaviours there): one allocation instead of a concatenation.
+        """
         raise NotImplementedError
 
 
 @functools.lru_cache(maxsize=None)
-def _one_hot_table(num_topics: int, extra: int) -> NDArray[np.float32]:
-    return np.eye(num_topics, num_topics + extra, dtype=np.float32)
+def _one_hot_table(num_topics: int, lead: int, extra: int) -> NDArray[np.float32]:
+    return np.eye(num_topics, lead + num_topics + extra, k=lead, dtype=np.float32)
 
 
-def _one_hot(topic: NDArray[np.int64], num_topics: int, extra: int = 0) -> NDArray[np.float32]:
-    """One-hot topics followed by ``extra`` zero columns: shape ``topic.shape + (num_topics + extra,)``."""
-    return _one_hot_table(num_topics, extra).take(topic, axis=0)
+def _one_hot(topic: NDArray[np.int64], num_topics: int, lead: int = 0, extra: int = 0) -> NDArray[np.float32]:
+    """``lead`` zero columns, the one-hot topic, ``extra`` zero columns: shape ``topic.shape + (lead + num_topics + extra,)``."""
+    return _one_hot_table(num_topics, lead, extra).take(topic, axis=0)
 
 
 def _categorical(u: NDArray[np.float64], probs: NDArray[np.float64]) -> NDArray[np.int64]:
@@ -120,8 +124,8 @@ class TopicQualityItems(ItemModel):
         quality = self.topic_means[topic] + self.quality_stddev * rng.normals(u[:, 1], u[:, 2])
         return {"topic": topic, "quality": quality, "length": np.full(topic.shape, self.video_length)}
 
-    def features(self, items: Items) -> NDArray[np.float32]:
-        return _one_hot(items["topic"], self.num_topics)
+    def features(self, items: Items, lead: int = 0) -> NDArray[np.float32]:
+        return _one_hot(items["topic"], self.num_topics, lead)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -138,8 +142,10 @@ class ClickbaitItems(ItemModel):
     def sample(self, u: NDArray[np.float64]) -> Items:
         return {"clickbait": u[:, 0].copy()}
 
-    def features(self, items: Items) -> NDArray[np.float32]:
-        return items["clickbait"][..., None].astype(np.float32)
+    def features(self, items: Items, lead: int = 0) -> NDArray[np.float32]:
+        out = np.zeros(items["clickbait"].shape + (lead + 1,), dtype=np.float32)
+        out[..., lead] = items["clickbait"]
+        return out
 
 
 @dataclasses.dataclass(frozen=True)
@@ -184,7 +190,7 @@ class TopicLognormalQualityItems(ItemModel):
         stddev = np.asarray(self.quality_stddev)[topic]
         return {"topic": topic, "quality": np.exp(mean + stddev * rng.normals(u[:, 1], u[:, 2]))}
 
-    def features(self, items: Items) -> NDArray[np.float32]:
-        out = _one_hot(items["topic"], self.num_topics, extra=1)
+    def features(self, items: Items, lead: int = 0) -> NDArray[np.float32]:
+        out = _one_hot(items["topic"], self.num_topics, lead, extra=1)
         out[..., -1] = np.minimum(items["quality"], MAX_OBSERVED_QUALITY)
         return out
