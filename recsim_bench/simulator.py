@@ -228,9 +228,14 @@ class Simulator:
             raise ValueError(f"action must have an integer dtype, got {array.dtype}")
         if array.min() < 0 or array.max() >= k:
             raise ValueError(f"action entries must be candidate indices in [0, {k - 1}], got {array.tolist()}")
-        if np.count_nonzero(array[..., :, None] == array[..., None, :]) != array.size:
+        if has_repeats(array):
             raise ValueError(f"action must list distinct candidates, got duplicates in {array.tolist()}")
         return array.reshape(-1, s).astype(np.int64, copy=False)
+
+
+def has_repeats(slates: NDArray[np.integer]) -> bool:
+    """Whether any slate (last axis) lists a candidate twice."""
+    return np.count_nonzero(slates[..., :, None] == slates[..., None, :]) != slates.size
 
 
 def _check_compatible(item_model: ItemModel, user_model: UserModel, response_model: ResponseModel) -> None:

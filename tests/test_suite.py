@@ -201,3 +201,15 @@ def test_vector_observation_space_equals_gymnasium_batch_space(env_id: str) -> N
         assert not box.contains(outside.astype(np.float32))
     obs, _ = venv.reset(seed=0)
     assert venv.observation_space.contains(obs)
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_vector_env_same_seed_same_trajectory(env_id: str) -> None:
+    def rollout() -> list:
+        venv = gym.make_vec(env_id, num_envs=4)
+        venv.action_space.seed(0)
+        trace = [venv.reset(seed=9)[0]]
+        trace += [venv.step(venv.action_space.sample())[:4] for _ in range(120)]
+        return trace
+
+    _assert_same(rollout(), rollout())

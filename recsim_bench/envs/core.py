@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 
 from recsim_bench import rng
 from recsim_bench.parts import build_part, build_reward
-from recsim_bench.simulator import SimState, Simulator
+from recsim_bench.simulator import SimState, Simulator, has_repeats
 
 ENV_ARGUMENTS = (
     "item_model",
@@ -54,10 +54,7 @@ class SlateSpace(spaces.MultiDiscrete):
         return np.argsort(keys, axis=-1)[..., : self.slate_size].astype(np.int64)
 
     def contains(self, x: Any) -> bool:
-        if not super().contains(x):
-            return False
-        ordered = np.sort(np.asarray(x), axis=-1)
-        return not bool((ordered[..., 1:] == ordered[..., :-1]).any())
+        return super().contains(x) and not has_repeats(np.asarray(x))
 
     def __repr__(self) -> str:
         return f"SlateSpace(num_candidates={self.num_candidates}, slate_size={self.slate_size}, shape={self.shape})"
