@@ -67,8 +67,9 @@ def single_env_rate(env_id: str, seconds: float) -> float:
     return _rate(run, seconds)
 
 
-def vector_env_rate(env_id: str, num_envs: int, seconds: float) -> float:
-    envs = gym.make_vec(env_id, num_envs=num_envs)
+def vector_env_rate(env_id: str, num_envs: int, seconds: float, mode: str = "vector_entry_point") -> float:
+    """User-steps/s of ``gym.make_vec`` in ``mode``: our ``RecVectorEnv``, or Gymnasium's ``"sync"`` one."""
+    envs = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode=mode)
     envs.reset(seed=0)
     pool = _slate_pool(envs.action_space, 8)
 
@@ -76,19 +77,6 @@ def vector_env_rate(env_id: str, num_envs: int, seconds: float) -> float:
         for t in range(calls):
             envs.step(pool[t % len(pool)])
         return calls * num_envs
-
-    return _rate(run, seconds)
-
-
-def sync_vector_env_rate(env_id: str, seconds: float) -> float:
-    envs = gym.make_vec(env_id, num_envs=SYNC_ENVS, vectorization_mode="sync")
-    envs.reset(seed=0)
-    pool = _slate_pool(envs.action_space, 8)
-
-    def run(calls: int) -> int:
-        for t in range(calls):
-            envs.step(pool[t % len(pool)])
-        return calls * SYNC_ENVS
 
     return _rate(run, seconds)
 
@@ -126,7 +114,7 @@ def report(env_id: str, seconds: float, memory: bool) -> None:
     for num_envs in VECTOR_SIZES:
         rates[num_envs] = vector_env_rate(env_id, num_envs, seconds)
         print(f"| RecVectorEnv, {num_envs:,} users | {rates[num_envs]:,.0f} |")
-    sync = sync_vector_env_rate(env_id, seconds)
+    sync = vector_env_rate(env_id, SYNC_ENVS, seconds, mode="sync")
     print(f"| SyncVectorEnv over {SYNC_ENVS} single envs | {sync:,.0f} |")
     print(f"| ratio: RecVectorEnv 4,096 / SyncVectorEnv {SYNC_ENVS} | {rates[4096] / sync:,.1f}x |")
     if memory:
