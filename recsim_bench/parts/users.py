@@ -94,6 +94,9 @@ class InterestEvolutionUser(UserModel):
 
     Without a click the budget falls by ``step_penalty``. The user leaves when
     the budget reaches 0. The platform observes the interests (as in RecSim).
+    RecSim's utility reads the choice model's normalised score of the clicked
+    video where this reads the affinity; with the default
+    ``user_quality_factor=0`` the two agree.
     """
 
     name: ClassVar[str] = "interest_evolution"
