@@ -45,6 +45,18 @@ class StepResult:
     behaviours: dict[str, NDArray[np.float64]]  # each (N, S)
 
 
+@dataclasses.dataclass(frozen=True)
+class StepDraws:
+    """The randomness of one step of N rows, which never depends on the state or the action."""
+
+    uniforms: NDArray[np.float64]  # (N, uniforms per step)
+    items: Items  # the next candidates, each (N, K)
+
+    def rows(self, start: int, stop: int) -> "StepDraws":
+        """Rows ``start:stop`` (views, not copies)."""
+        return StepDraws(self.uniforms[start:stop], {name: values[start:stop] for name, values in self.items.items()})
+
+
 def _take(items: Items, index: NDArray[np.int64], num_candidates: int) -> Items:
     """The attributes of the items at ``index`` (``(N, S)``) of every row."""
     flat = index + np.arange(0, len(index) * num_candidates, num_candidates)[:, None]
@@ -152,10 +164,26 @@ class Simulator:
             response=np.zeros((n, self.slate_size, self._response_width), dtype=np.float32),
         )
 
-    def step(self, state: SimState, slate: NDArray[np.int64]) -> tuple[SimState, StepResult]:
-        """Recommend ``slate`` (``(N, S)`` distinct candidate indices, already validated) to every row."""
+    def draws(self, key: NDArray[np.uint64], episode: NDArray[np.int64], step: NDArray[np.int64]) -> StepDraws:
+        """The randomness of step ``step[i]`` of episode ``episode[i]`` of the row keyed ``key[i]``.
+
+        It is a pure function of those, so a single user's future steps can be drawn
+        ahead in one batch (rows with the same key and episode and consecutive steps).
+        """
+        u = rng.uniforms(key, episode, step, rng.STEP, self._step_uniforms)
+        return StepDraws(u, self._new_items(u[:, self._items_start :]))
+
+    def step(
+        self, state: SimState, slate: NDArray[np.int64], draws: StepDraws | None = None
+    ) -> tuple[SimState, StepResult]:
+        """Recommend ``slate`` (``(N, S)`` distinct candidate indices, already validated) to every row.
+
+        ``draws`` is ``self.draws(state.key, state.episode, state.step)``, computed here when not given.
+        """
         n, s = len(state), self.slate_size
-        u = rng.uniforms(state.key, state.episode, state.step, rng.STEP, self._step_uniforms)
+        if draws is None:
+            draws = self.draws(state.key, state.episode, state.step)
+        u = draws.uniforms
         shown = _take(state.items, slate, self.num_candidates)
 
         probs = self.choice_model.probabilities(self.user_model.affinity(state.user, shown))
@@ -182,7 +210,7 @@ class Simulator:
             episode=state.episode,
             step=step,
             user=user,
-            items=self._new_items(u[:, self._items_start :]),
+            items=draws.items,
             response=response,
         )
         return new_state, StepResult(self.reward(behaviours), terminated, truncated, behaviours)

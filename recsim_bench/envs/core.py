@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 
 from recsim_bench import rng
 from recsim_bench.parts import build_part, build_reward
-from recsim_bench.simulator import SimState, Simulator, has_repeats
+from recsim_bench.simulator import SimState, Simulator, StepDraws, has_repeats
 
 ENV_ARGUMENTS = (
     "item_model",
@@ -116,6 +116,10 @@ def _seed_to_int(seed: Any, argument: str = "seed") -> int:
     return int(seed)
 
 
+#: Steps of randomness a single env draws at once.
+LOOKAHEAD = 32
+
+
 class RecEnv(gym.Env):
     """One user at a time over the batched simulator (see the registered subclasses for the cards)."""
 
@@ -129,6 +133,7 @@ class RecEnv(gym.Env):
         self._key: NDArray[np.uint64] | None = None
         self._episode = 0
         self._state: SimState | None = None
+        self._lookahead: tuple[int, StepDraws] | None = None  # (first step, draws of LOOKAHEAD steps)
 
     @property
     def state(self) -> SimState:
@@ -146,11 +151,22 @@ class RecEnv(gym.Env):
         else:
             self._episode += 1
         self._state = self.sim.reset(self._key, np.array([self._episode], dtype=np.int64))
+        self._lookahead = None
         return self._observation(), {}
+
+    def _draws(self) -> StepDraws:
+        """This step's randomness, drawn :data:`LOOKAHEAD` steps at a time (numpy's per-call cost dominates one row)."""
+        step = int(self.state.step[0])
+        if self._lookahead is None or not 0 <= step - self._lookahead[0] < LOOKAHEAD:
+            steps = np.arange(step, step + LOOKAHEAD, dtype=np.int64)
+            episode = np.full(LOOKAHEAD, self._episode, dtype=np.int64)
+            self._lookahead = (step, self.sim.draws(np.repeat(self._key, LOOKAHEAD), episode, steps))
+        offset = step - self._lookahead[0]
+        return self._lookahead[1].rows(offset, offset + 1)
 
     def step(self, action: Any):
         slate = self.sim.validate_slates(action, num_rows=None)
-        self._state, result = self.sim.step(self.state, slate)
+        self._state, result = self.sim.step(self.state, slate, self._draws())
         info = {name: values[0] for name, values in result.behaviours.items()}
         return (
             self._observation(),
