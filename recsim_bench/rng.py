@@ -7,10 +7,12 @@ numbers whether it is simulated alone or in a batch of any size, and in any
 order.
 
 The generator is SplitMix64 (Steele, Lea and Flood, "Fast splittable
-pseudorandom number generators", OOPSLA 2014) used in counter mode: the
-counter of draw ``j`` is ``base + (j + 1) * GAMMA`` and the output is the
-SplitMix64 finaliser of that counter. All arithmetic is on ``uint64`` arrays,
-where numpy wraps modulo 2**64 without warnings.
+pseudorandom number generators", OOPSLA 2014) used in counter mode. A row's
+stream for one (episode, step, draw) starts at ``base``, the SplitMix64
+finaliser of ``key + episode * A + step * B + draw * C`` for fixed odd
+constants; word ``j`` is the finaliser of ``base + (j + 1) * GAMMA``, and
+each 64-bit word gives two uniforms of 32 bits. All arithmetic is on
+``uint64`` arrays, where numpy wraps modulo 2**64 without warnings.
 """
 
 from __future__ import annotations
