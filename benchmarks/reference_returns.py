@@ -46,9 +46,21 @@ def kale_policy(env: Any, obs: dict[str, np.ndarray], rng: np.random.Generator) 
     return np.argsort(clickbait, axis=1, kind="stable")[:, : env.single_action_space.slate_size].astype(np.int64)
 
 
+#: Returns of the first episodes kept in the file, so that a test can tell when the dynamics changed under it.
+FIRST_RETURNS = 8
+
+
 def measure(env_id: str, policy: Any, **env_kwargs: Any) -> dict[str, Any]:
-    mean, low, high = mean_ci(evaluate(env_id, policy, episodes=EPISODES, seed=SEED, **env_kwargs))
-    return {"mean": mean, "low": low, "high": high, "episodes": EPISODES, "seed": SEED}
+    returns = evaluate(env_id, policy, episodes=EPISODES, seed=SEED, **env_kwargs)
+    mean, low, high = mean_ci(returns)
+    return {
+        "mean": mean,
+        "low": low,
+        "high": high,
+        "episodes": EPISODES,
+        "seed": SEED,
+        "first_returns": returns[:FIRST_RETURNS].tolist(),
+    }
 
 
 def write_atomically(path: Path, text: str) -> None:

@@ -176,6 +176,18 @@ def test_reference_returns_file_covers_the_suite():
             assert result["low"] <= result["mean"] <= result["high"]
 
 
+@pytest.mark.parametrize("env_id", sorted(recsim_bench.SUITE))
+def test_reference_returns_are_those_of_the_current_dynamics(env_id):
+    """Rows of a vector env do not depend on the batch size, and greedy and oracle use no randomness of
+    their own, so the first episodes of the 1,000 are reproduced exactly by a run of 8. If this fails,
+    the dynamics or the random streams changed: run python benchmarks/reference_returns.py --extra --docs."""
+    references = load_reference_returns()
+    for policy in ("greedy", "oracle"):
+        stored = references[env_id][policy]["first_returns"]
+        assert len(stored) == 8
+        np.testing.assert_array_equal(evaluate(env_id, POLICIES[policy], episodes=8, seed=0), stored)
+
+
 # ---------------------------------------------------------------------------------------------- cli
 def test_cli_list(capsys):
     assert cli.main(["list"]) == 0

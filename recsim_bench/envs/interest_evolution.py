@@ -66,7 +66,7 @@ class InterestEvolutionEnv(RecEnv):
 
     ## Reference returns
     Mean return and 95% CI over 1,000 episodes (seed 0), from ``python benchmarks/reference_returns.py``:
-    random 154.85 [154.12, 155.58], greedy 154.04 [153.33, 154.75], oracle 165.70 [164.16, 167.24].
+    random 154.36 [153.64, 155.08], greedy 154.29 [153.58, 155.00], oracle 165.05 [163.53, 166.58].
     Greedy (population's mean user) and oracle (true hidden state) both maximise the immediate
     expected reward; see ``docs/envs/InterestEvolution-v0.md``.
 

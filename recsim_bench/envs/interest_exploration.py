@@ -67,7 +67,7 @@ class InterestExplorationEnv(RecEnv):
 
     ## Reference returns
     Mean return and 95% CI over 1,000 episodes (seed 0), from ``python benchmarks/reference_returns.py``:
-    random 48.09 [47.04, 49.14], greedy 71.71 [70.65, 72.76], oracle 81.57 [81.18, 81.96].
+    random 48.36 [47.30, 49.42], greedy 71.88 [70.83, 72.94], oracle 81.70 [81.31, 82.08].
     Greedy (population's mean user) and oracle (true hidden state) both maximise the immediate
     expected reward; see ``docs/envs/InterestExploration-v0.md``.
 
