@@ -250,15 +250,24 @@ class Simulator:
         expected = (s,) if num_rows is None else (num_rows, s)
         if array.shape != expected:
             raise ValueError(f"action must have shape {expected} (slate_size={s}), got {array.shape}")
+        rows = array.reshape(-1, s)
         if array.dtype.kind == "f" and np.isnan(array).any():
-            raise ValueError(f"action contains NaN: {array.tolist()}")
+            raise ValueError(f"action contains NaN: {_first_offender(rows, np.isnan(rows))}")
         if array.dtype.kind not in "iu":
             raise ValueError(f"action must have an integer dtype, got {array.dtype}")
         if array.min() < 0 or array.max() >= k:
-            raise ValueError(f"action entries must be candidate indices in [0, {k - 1}], got {array.tolist()}")
+            bad = (rows < 0) | (rows >= k)
+            raise ValueError(f"action entries must be candidate indices in [0, {k - 1}], got {_first_offender(rows, bad)}")
         if has_repeats(array):
-            raise ValueError(f"action must list distinct candidates, got duplicates in {array.tolist()}")
-        return array.reshape(-1, s).astype(np.int64, copy=False)
+            repeats = (rows[:, :, None] == rows[:, None, :]).sum(axis=2) > 1
+            raise ValueError(f"action must list distinct candidates, got duplicates in {_first_offender(rows, repeats)}")
+        return rows.astype(np.int64, copy=False)
+
+
+def _first_offender(rows: NDArray, bad: NDArray[np.bool_]) -> str:
+    """The first slate with a bad entry, named by its row when there are several rows."""
+    row = int(np.flatnonzero(bad.any(axis=1))[0])
+    return str(rows[row].tolist()) if len(rows) == 1 else f"{rows[row].tolist()} (row {row})"
 
 
 def has_repeats(slates: NDArray[np.integer]) -> bool:

@@ -213,3 +213,10 @@ def test_vector_env_same_seed_same_trajectory(env_id: str) -> None:
         return trace
 
     _assert_same(rollout(), rollout())
+
+
+def test_module_prefixed_ids_work() -> None:
+    """Gymnasium 1.x loads no plugins by itself; 'recsim_bench:RecSimBench/...' imports the package first."""
+    env = gym.make(f"recsim_bench:{ENV_IDS[0]}")
+    venv = gym.make_vec(f"recsim_bench:{ENV_IDS[0]}", num_envs=2)
+    assert isinstance(env.unwrapped, RecEnv) and isinstance(venv.unwrapped, RecVectorEnv)
