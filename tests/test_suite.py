@@ -220,3 +220,14 @@ def test_module_prefixed_ids_work() -> None:
     env = gym.make(f"recsim_bench:{ENV_IDS[0]}")
     venv = gym.make_vec(f"recsim_bench:{ENV_IDS[0]}", num_envs=2)
     assert isinstance(env.unwrapped, RecEnv) and isinstance(venv.unwrapped, RecVectorEnv)
+
+
+def test_single_env_refuses_to_step_past_the_end_of_an_episode() -> None:
+    env = gym.make(ENV_IDS[0], max_steps=2)
+    env.reset(seed=0)
+    env.step(env.action_space.sample())
+    assert env.step(env.action_space.sample())[3]  # truncated at the step limit
+    with pytest.raises(gym.error.ResetNeeded, match="call reset"):
+        env.step(env.action_space.sample())
+    env.reset()
+    env.step(env.action_space.sample())  # a new episode steps again

@@ -134,6 +134,7 @@ class RecEnv(gym.Env):
         self._episode = 0
         self._state: SimState | None = None
         self._lookahead: tuple[int, StepDraws] | None = None  # (first step, draws of LOOKAHEAD steps)
+        self._episode_over = False
 
     @property
     def state(self) -> SimState:
@@ -152,6 +153,7 @@ class RecEnv(gym.Env):
             self._episode += 1
         self._state = self.sim.reset(self._key, np.array([self._episode], dtype=np.int64))
         self._lookahead = None
+        self._episode_over = False
         return self._observation(), {}
 
     def _draws(self) -> StepDraws:
@@ -165,8 +167,11 @@ class RecEnv(gym.Env):
         return self._lookahead[1].rows(offset, offset + 1)
 
     def step(self, action: Any):
+        if self._episode_over:
+            raise gym.error.ResetNeeded("the episode has ended (terminated or truncated): call reset() before step()")
         slate = self.sim.validate_slates(action, num_rows=None)
         self._state, result = self.sim.step(self.state, slate, self._draws())
+        self._episode_over = bool(result.terminated[0] or result.truncated[0])
         info = {name: values[0] for name, values in result.behaviours.items()}
         return (
             self._observation(),
