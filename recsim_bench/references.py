@@ -30,6 +30,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import stats
 
+from recsim_bench.envs.core import random_slates
+
 Policy = Callable[[Any, dict[str, NDArray[np.float32]], np.random.Generator], NDArray[np.int64]]
 
 #: Where ``benchmarks/reference_returns.py`` writes the measured reference returns.
@@ -54,7 +56,7 @@ def top_slates(scores: NDArray[np.floating], slate_size: int) -> NDArray[np.int6
 def random_policy(env: Any, obs: dict[str, NDArray[np.float32]], rng: np.random.Generator) -> NDArray[np.int64]:
     """A uniformly random slate of distinct candidates per row, drawn from ``rng``."""
     n, k, s = _slate_shape(env)
-    return np.argsort(rng.random((n, k)), axis=1)[:, :s].astype(np.int64)
+    return random_slates(rng, (n,), k, s)
 
 
 def greedy_policy(env: Any, obs: dict[str, NDArray[np.float32]], rng: np.random.Generator) -> NDArray[np.int64]:

@@ -35,6 +35,14 @@ ENV_ARGUMENTS = (
 )
 
 
+def random_slates(
+    generator: np.random.Generator, batch_shape: tuple[int, ...], num_candidates: int, slate_size: int
+) -> NDArray[np.int64]:
+    """Uniformly random slates of distinct candidates, shape ``batch_shape + (slate_size,)``."""
+    keys = generator.random(batch_shape + (num_candidates,))
+    return np.argsort(keys, axis=-1)[..., :slate_size].astype(np.int64)
+
+
 class SlateSpace(spaces.MultiDiscrete):
     """``MultiDiscrete([K] * S)`` whose samples never repeat a candidate and whose ``contains`` rejects repeats.
 
@@ -50,8 +58,7 @@ class SlateSpace(spaces.MultiDiscrete):
     def sample(self, mask: Any = None, probability: Any = None) -> NDArray[np.int64]:
         if mask is not None or probability is not None:
             raise ValueError("SlateSpace.sample: mask and probability are not supported; slates are drawn uniformly")
-        keys = self.np_random.random(self.shape[:-1] + (self.num_candidates,))
-        return np.argsort(keys, axis=-1)[..., : self.slate_size].astype(np.int64)
+        return random_slates(self.np_random, self.shape[:-1], self.num_candidates, self.slate_size)
 
     def contains(self, x: Any) -> bool:
         return super().contains(x) and not has_repeats(np.asarray(x))

@@ -1,6 +1,6 @@
 """Swappable simulator parts, chosen by name (see :func:`build_part`)."""
 
-from recsim_bench.parts.base import Part, build_part, registered
+from recsim_bench.parts.base import Part, build_part
 from recsim_bench.parts.choice import ChoiceModel
 from recsim_bench.parts.items import ItemModel
 from recsim_bench.parts.response import NAMED_REWARDS, Reward, ResponseModel, build_reward
@@ -16,5 +16,4 @@ __all__ = [
     "UserModel",
     "build_part",
     "build_reward",
-    "registered",
 ]

@@ -52,11 +52,6 @@ def _freeze(value: Any) -> Any:
     return value
 
 
-def registered(kind: str) -> dict[str, type[Part]]:
-    """The registered parts of ``kind``, by name."""
-    return dict(_REGISTRY.get(kind, {}))
-
-
 def build_part(kind: str, spec: PartSpec | Part) -> Part:
     """Build the part of ``kind`` described by a name, a ``{"name": ..., **params}`` dict or an instance."""
     options = _REGISTRY[kind]
@@ -113,6 +108,18 @@ def check_range(part: Part, field: str, low: float, high: float) -> None:
     value = _number(part, field)
     if not (np.isfinite(value) and low <= value <= high):
         raise ValueError(f"{part.kind} {part.name!r}: {field} must be in [{low}, {high}], got {value!r}")
+
+
+def check_integer(part: Part, field: str, low: int) -> None:
+    value = getattr(part, field)
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise ValueError(f"{part.kind} {part.name!r}: {field} must be an integer >= {low}, got {value!r}")
+
+
+def check_nonnegative(part: Part, field: str) -> None:
+    """Every entry of a number or (nested) list of numbers is >= 0."""
+    if np.any(_numbers(part, field) < 0):
+        raise ValueError(f"{part.kind} {part.name!r}: {field} must be >= 0, got {getattr(part, field)!r}")
 
 
 def check_finite(part: Part, field: str) -> None:

@@ -19,6 +19,8 @@ from recsim_bench import rng
 from recsim_bench.parts.base import (
     Part,
     check_finite,
+    check_integer,
+    check_nonnegative,
     check_positive,
     check_probabilities,
     check_range,
@@ -100,8 +102,7 @@ class TopicQualityItems(ItemModel):
     video_length: float = 4.0
 
     def __post_init__(self) -> None:
-        if not isinstance(self.num_topics, int) or self.num_topics < 2:
-            raise ValueError(f"item_model {self.name!r}: num_topics must be an integer >= 2, got {self.num_topics!r}")
+        check_integer(self, "num_topics", 2)
         check_range(self, "trashy_fraction", 0.0, 1.0)
         check_finite(self, "min_quality")
         check_finite(self, "max_quality")
@@ -171,8 +172,7 @@ class TopicLognormalQualityItems(ItemModel):
         check_shape(self, "quality_mean", probs.shape)
         check_shape(self, "quality_stddev", probs.shape)
         check_finite(self, "quality_mean")
-        if np.any(np.asarray(self.quality_stddev) < 0):
-            raise ValueError(f"item_model {self.name!r}: quality_stddev must be >= 0, got {self.quality_stddev!r}")
+        check_nonnegative(self, "quality_stddev")
 
     @property
     def num_topics(self) -> int:

@@ -14,7 +14,16 @@ from numpy.typing import NDArray
 from scipy.special import expit
 
 from recsim_bench import rng
-from recsim_bench.parts.base import Part, check_finite, check_positive, check_probabilities, check_range, check_shape
+from recsim_bench.parts.base import (
+    Part,
+    check_finite,
+    check_integer,
+    check_nonnegative,
+    check_positive,
+    check_probabilities,
+    check_range,
+    check_shape,
+)
 from recsim_bench.parts.items import Items, _categorical
 
 UserState = dict[str, NDArray]
@@ -115,8 +124,7 @@ class InterestEvolutionUser(UserModel):
     document_quality_factor: float = 1.0
 
     def __post_init__(self) -> None:
-        if not isinstance(self.num_topics, int) or self.num_topics < 1:
-            raise ValueError(f"user_model {self.name!r}: num_topics must be an integer >= 1, got {self.num_topics!r}")
+        check_integer(self, "num_topics", 1)
         check_positive(self, "time_budget")
         check_positive(self, "step_penalty", strict=False)
         check_positive(self, "alpha_x_intercept")
@@ -193,8 +201,7 @@ class LongTermSatisfactionUser(UserModel):
             raise ValueError(f"user_model {self.name!r}: memory_discount must be in [0, 1), got {self.memory_discount!r}")
         check_positive(self, "sensitivity", strict=False)
         check_positive(self, "innovation_stddev", strict=False)
-        if not isinstance(self.time_budget, int) or self.time_budget < 1:
-            raise ValueError(f"user_model {self.name!r}: time_budget must be an integer >= 1, got {self.time_budget!r}")
+        check_integer(self, "time_budget", 1)
 
     @property
     def init_uniforms(self) -> int:
@@ -259,8 +266,7 @@ class StaticAffinityUser(UserModel):
                 f"(one per user type), got {self.affinity_mean!r}"
             )
         check_shape(self, "affinity_stddev", mean.shape)
-        if np.any(np.asarray(self.affinity_stddev) < 0):
-            raise ValueError(f"user_model {self.name!r}: affinity_stddev must be >= 0, got {self.affinity_stddev!r}")
+        check_nonnegative(self, "affinity_stddev")
 
     @property
     def num_topics(self) -> int:
