@@ -6,7 +6,8 @@
 
 For each environment it prints user-steps per second (observations included) for:
 the single env through ``gym.make`` (with Gymnasium's default wrappers), ``RecVectorEnv``
-at 1, 256, 4,096 and 65,536 users, Gymnasium's ``SyncVectorEnv`` over 16 single envs,
+at 1, 256, 4,096 and 65,536 users (threads chosen automatically, and 4,096 users on one
+thread), Gymnasium's ``SyncVectorEnv`` over 16 single envs,
 and the ratio of the 4,096-user vector env to the sync one. The memory figure is the
 peak resident set size of a separate process that resets and steps one vector env of
 1,000,000 users. Actions are valid random slates drawn before timing starts.
@@ -67,9 +68,11 @@ def single_env_rate(env_id: str, seconds: float) -> float:
     return _rate(run, seconds)
 
 
-def vector_env_rate(env_id: str, num_envs: int, seconds: float, mode: str = "vector_entry_point") -> float:
+def vector_env_rate(
+    env_id: str, num_envs: int, seconds: float, mode: str = "vector_entry_point", **kwargs: object
+) -> float:
     """User-steps/s of ``gym.make_vec`` in ``mode``: our ``RecVectorEnv``, or Gymnasium's ``"sync"`` one."""
-    envs = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode=mode)
+    envs = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode=mode, **kwargs)
     envs.reset(seed=0)
     pool = _slate_pool(envs.action_space, 8)
 
@@ -114,6 +117,8 @@ def report(env_id: str, seconds: float, memory: bool) -> None:
     for num_envs in VECTOR_SIZES:
         rates[num_envs] = vector_env_rate(env_id, num_envs, seconds)
         print(f"| RecVectorEnv, {num_envs:,} users | {rates[num_envs]:,.0f} |")
+    one_thread = vector_env_rate(env_id, 4096, seconds, num_threads=1)
+    print(f"| RecVectorEnv, 4,096 users, num_threads=1 | {one_thread:,.0f} |")
     sync = vector_env_rate(env_id, SYNC_ENVS, seconds, mode="sync")
     print(f"| SyncVectorEnv over {SYNC_ENVS} single envs | {sync:,.0f} |")
     print(f"| ratio: RecVectorEnv 4,096 / SyncVectorEnv {SYNC_ENVS} | {rates[4096] / sync:,.1f}x |")

@@ -51,7 +51,7 @@ def test_oracle_is_true_top_s_on_a_hand_checked_state():
     interests[1] = state.user["interests"][1]
     topic = state.items["topic"].copy()
     topic[0] = np.arange(10)
-    env._state = dataclasses.replace(
+    env.state = dataclasses.replace(
         state,
         user={**state.user, "interests": interests},
         items={**state.items, "topic": topic},

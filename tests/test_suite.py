@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 
 import gymnasium as gym
@@ -231,3 +232,62 @@ def test_single_env_refuses_to_step_past_the_end_of_an_episode() -> None:
         env.step(env.action_space.sample())
     env.reset()
     env.step(env.action_space.sample())  # a new episode steps again
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_threads_do_not_change_the_numbers(env_id: str) -> None:
+    """Blocks of rows stepped on three threads give exactly the one-thread trajectory, resets included."""
+
+    def rollout(num_threads: int) -> list:
+        venv = gym.make_vec(env_id, num_envs=64, num_threads=num_threads, max_steps=4)
+        venv.action_space.seed(0)
+        trace = [venv.reset(seed=2)[0]]
+        trace += [venv.step(venv.action_space.sample()) for _ in range(11)]
+        trace.append(venv.unwrapped.expected_rewards())
+        return trace
+
+    _assert_same(rollout(1), rollout(3))
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_same_step_autoreset_is_next_step_autoreset_one_step_sooner(env_id: str) -> None:
+    """With max_steps=3 every row truncates at step 3. Same-step mode returns the last observation in
+    ``final_obs`` and the next episode's first one at once; next-step mode returns them one step apart."""
+    kwargs = {"num_envs": 5, "max_steps": 3, "num_threads": 2}
+    same = gym.make_vec(env_id, autoreset_mode="same_step", **kwargs)
+    same_next = gym.make_vec(env_id, autoreset_mode=AutoresetMode.NEXT_STEP, **kwargs)
+    assert same.metadata["autoreset_mode"] == AutoresetMode.SAME_STEP
+    same.action_space.seed(3)
+    slates = [same.action_space.sample() for _ in range(5)]
+    _assert_same(same.reset(seed=1)[0], same_next.reset(seed=1)[0])
+    for slate in slates[:2]:
+        a, b = same.step(slate), same_next.step(slate)
+        _assert_same(a[:4], b[:4])
+        assert "final_obs" not in a[4]
+    obs, reward, terminated, truncated, info = same.step(slates[2])
+    last, next_reward, _, next_truncated, _ = same_next.step(slates[2])
+    assert truncated.all() and next_truncated.all() and not terminated.any()
+    np.testing.assert_array_equal(reward, next_reward)
+    assert info["_final_obs"].all()
+    _assert_same(info["final_obs"], last)
+    first, *_ = same_next.step(slates[3])  # next-step mode resets here and ignores the slate
+    _assert_same(obs, first)
+    _assert_same(same.step(slates[4])[:4], same_next.step(slates[4])[:4])
+
+
+def test_vector_env_arguments_are_checked() -> None:
+    with pytest.raises(ValueError, match=r"autoreset_mode must be one of \['next_step', 'same_step'\]"):
+        gym.make_vec(ENV_IDS[0], num_envs=2, autoreset_mode="disabled")
+    with pytest.raises(ValueError, match="num_threads must be an integer >= 1 or None"):
+        gym.make_vec(ENV_IDS[0], num_envs=2, num_threads=0)
+
+
+def test_vector_state_can_be_set_across_threads() -> None:
+    venv = gym.make_vec(ENV_IDS[0], num_envs=6, num_threads=2)
+    venv.reset(seed=0)
+    state = venv.unwrapped.state
+    swapped = state.rows(np.array([5, 4, 3, 2, 1, 0]))
+    venv.unwrapped.state = swapped
+    _assert_same(dataclasses.asdict(venv.unwrapped.state), dataclasses.asdict(swapped))
+    with pytest.raises(ValueError, match="state must have 6 rows"):
+        venv.unwrapped.state = state.rows(slice(0, 2))

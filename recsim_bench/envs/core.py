@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from typing import Any, ClassVar
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, ClassVar
 
 import gymnasium as gym
 import numpy as np
@@ -21,7 +23,7 @@ from numpy.typing import NDArray
 
 from recsim_bench import rng
 from recsim_bench.parts import build_part, build_reward
-from recsim_bench.simulator import SimState, Simulator, StepDraws, has_repeats
+from recsim_bench.simulator import SimState, Simulator, StepDraws, StepResult, concatenate_states, has_repeats
 
 ENV_ARGUMENTS = (
     "item_model",
@@ -145,10 +147,17 @@ class RecEnv(gym.Env):
 
     @property
     def state(self) -> SimState:
-        """The simulator state (one row); privileged, for references and tests."""
+        """The simulator state (one row); privileged, for references and tests. Assign to set it."""
         if self._state is None:
             raise gym.error.ResetNeeded("call reset() before using the environment")
         return self._state
+
+    @state.setter
+    def state(self, state: SimState) -> None:
+        if len(state) != 1:
+            raise ValueError(f"state must have 1 row, got {len(state)}")
+        self._state, self._key, self._episode = state, state.key, int(state.episode[0])
+        self._lookahead, self._episode_over = None, False
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
@@ -196,30 +205,95 @@ class RecEnv(gym.Env):
         return self.sim.expected_rewards(self.state, prior=prior)[0]
 
 
+#: Fewest rows a thread steps when a vector env chooses its own thread count (numpy's per-call cost dominates below).
+MIN_ROWS_PER_THREAD = 1024
+
+
+def _available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _thread_count(num_threads: Any, num_envs: int) -> int:
+    if num_threads is None:
+        return max(1, min(_available_cores(), num_envs // MIN_ROWS_PER_THREAD))
+    if isinstance(num_threads, bool) or not isinstance(num_threads, (int, np.integer)) or num_threads < 1:
+        raise ValueError(f"num_threads must be an integer >= 1 or None (automatic), got {num_threads!r}")
+    return int(min(num_threads, num_envs))
+
+
+def _autoreset_mode(mode: Any) -> AutoresetMode:
+    """``AutoresetMode.NEXT_STEP`` / ``SAME_STEP``, from the member, its value (``"SameStep"``) or its name (``"same_step"``)."""
+    for allowed in (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP):
+        if mode is allowed or mode in (allowed.value, allowed.name.lower()):
+            return allowed
+    raise ValueError(
+        f"autoreset_mode must be one of ['next_step', 'same_step'] (or the AutoresetMode members), got {mode!r}"
+    )
+
+
 class RecVectorEnv(VectorEnv):
-    """N users stepped together by the batched simulator; finished rows reset on the next step."""
+    """N users stepped together by the batched simulator.
+
+    Args:
+        num_envs: N, the number of users (rows).
+        autoreset_mode: ``"next_step"`` (default; a finished row resets on the next ``step``, whose
+            action for it is ignored) or ``"same_step"`` (a finished row resets at once: ``step``
+            returns its new episode's first observation, and its last one in ``infos["final_obs"]``,
+            a dict of ``(N, ...)`` arrays valid where ``infos["_final_obs"]`` is True).
+        num_threads: threads that step disjoint blocks of rows (numpy releases the GIL); ``None``
+            uses every available core, with at least :data:`MIN_ROWS_PER_THREAD` rows each. Rows
+            never interact, so the numbers do not depend on it.
+        **kwargs: the environment's parts and sizes (see the single env's card).
+    """
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": [], "autoreset_mode": AutoresetMode.NEXT_STEP}
     defaults: ClassVar[dict[str, Any]] = {}
 
-    def __init__(self, num_envs: int = 1, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        num_envs: int = 1,
+        autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
+        num_threads: int | None = None,
+        **kwargs: Any,
+    ) -> None:
         if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
             raise ValueError(f"num_envs must be an integer >= 1, got {num_envs!r}")
+        mode = _autoreset_mode(autoreset_mode)
+        threads = _thread_count(num_threads, int(num_envs))
         self.sim = build_simulator(self.defaults, kwargs)
+        self.metadata = {**self.metadata, "autoreset_mode": mode}
         self.num_envs = int(num_envs)
         self.single_observation_space = self.sim.observation_space
         self.single_action_space = SlateSpace(self.sim.num_candidates, self.sim.slate_size)
         self.observation_space = _stacked_observation_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
-        self._state: SimState | None = None
+        bounds = np.linspace(0, self.num_envs, threads + 1).astype(int)
+        self._blocks = [slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="RecVectorEnv") if threads > 1 else None
+        self._states: list[SimState] | None = None  # one per block of rows
         self._autoreset = np.zeros(self.num_envs, dtype=bool)
 
     @property
     def state(self) -> SimState:
-        """The simulator state (N rows); privileged, for references and tests."""
-        if self._state is None:
+        """The simulator state (N rows); privileged, for references and tests. Assign to set it."""
+        if self._states is None:
             raise gym.error.ResetNeeded("call reset() before using the environment")
-        return self._state
+        return concatenate_states(self._states)
+
+    @state.setter
+    def state(self, state: SimState) -> None:
+        if len(state) != self.num_envs:
+            raise ValueError(f"state must have {self.num_envs} rows (num_envs), got {len(state)}")
+        self._states = [state.rows(block) for block in self._blocks]
+
+    def _map(self, function: Callable[[int], Any]) -> list[Any]:
+        """``function(b)`` for every block ``b``, on the thread pool when there is one."""
+        if self._pool is None:
+            return [function(b) for b in range(len(self._blocks))]
+        return list(self._pool.map(function, range(len(self._blocks))))
 
     def reset(self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None):
         if isinstance(seed, (list, tuple, np.ndarray)):
@@ -234,35 +308,68 @@ class RecVectorEnv(VectorEnv):
         super().reset(seed=None if seeds is None else seeds[0])
         if seeds is not None:
             key, episode = rng.row_keys(seeds), np.zeros(self.num_envs, dtype=np.int64)
-        elif self._state is None:
+        elif self._states is None:
             base = int(self.np_random.integers(2**62))
             key, episode = rng.row_keys([base + i for i in range(self.num_envs)]), np.zeros(self.num_envs, dtype=np.int64)
         else:
-            key, episode = self._state.key, self._state.episode + 1
-        self._state = self.sim.reset(key, episode)
+            key = np.concatenate([state.key for state in self._states])
+            episode = np.concatenate([state.episode for state in self._states]) + 1
+        observation = self.sim.empty_observation(self.num_envs)
+
+        def reset_block(b: int) -> SimState:
+            rows = self._blocks[b]
+            state = self.sim.reset(key[rows], episode[rows])
+            self.sim.observe(state, out={name: values[rows] for name, values in observation.items()})
+            return state
+
+        self._states = self._map(reset_block)
         self._autoreset = np.zeros(self.num_envs, dtype=bool)
-        return self.sim.observe(self._state), {}
+        return observation, {}
 
     def step(self, actions: Any):
         slates = self.sim.validate_slates(actions, num_rows=self.num_envs)
-        previous = self.state
-        state, result = self.sim.step(previous, slates)
-        live = ~self._autoreset
-        if self._autoreset.any():
-            state = self._reset_rows(previous, state, self._autoreset)
-            result = dataclasses.replace(
-                result,
-                reward=np.where(live, result.reward, 0.0),
-                terminated=result.terminated & live,
-                truncated=result.truncated & live,
-                behaviours={b: np.where(live[:, None], v, 0.0) for b, v in result.behaviours.items()},
-            )
-        self._state = state
-        self._autoreset = result.terminated | result.truncated
+        if self._states is None:
+            raise gym.error.ResetNeeded("call reset() before using the environment")
+        same_step = self.metadata["autoreset_mode"] == AutoresetMode.SAME_STEP
+        observation = self.sim.empty_observation(self.num_envs)
+        final_observation = self.sim.empty_observation(self.num_envs) if same_step else None
+        final = np.zeros(self.num_envs, dtype=bool)
+
+        def step_block(b: int) -> tuple[SimState, StepResult, NDArray[np.bool_]]:
+            rows = self._blocks[b]
+            previous = self._states[b]
+            state, result = self.sim.step(previous, slates[rows])
+            if same_step:
+                live = np.ones(len(previous), dtype=bool)
+                done = result.terminated | result.truncated
+                if done.any():
+                    final[rows] = done
+                    for name, values in self.sim.observe(state.rows(done)).items():
+                        final_observation[name][rows][done] = values
+                    state = self._reset_rows(previous, state, done)
+            else:
+                live = ~self._autoreset[rows]
+                if not live.all():
+                    state = self._reset_rows(previous, state, ~live)
+                    result = _mask_finished_rows(result, live)
+            self.sim.observe(state, out={name: values[rows] for name, values in observation.items()})
+            return state, result, live
+
+        blocks = self._map(step_block)
+        self._states = [state for state, _, _ in blocks]
+        results = [result for _, result, _ in blocks]
+        live = np.concatenate([block_live for _, _, block_live in blocks])
+        reward = np.concatenate([result.reward for result in results])
+        terminated = np.concatenate([result.terminated for result in results])
+        truncated = np.concatenate([result.truncated for result in results])
+        self._autoreset = (terminated | truncated) & (not same_step)
         infos: dict[str, Any] = {}
-        for name, values in result.behaviours.items():
-            infos[name], infos[f"_{name}"] = values, live.copy()
-        return self.sim.observe(state), result.reward, result.terminated, result.truncated, infos
+        for name in results[0].behaviours:
+            infos[name] = np.concatenate([result.behaviours[name] for result in results])
+            infos[f"_{name}"] = live.copy()
+        if same_step and final.any():
+            infos["final_obs"], infos["_final_obs"] = final_observation, final
+        return observation, reward, terminated, truncated, infos
 
     def _reset_rows(self, previous: SimState, stepped: SimState, rows: NDArray[np.bool_]) -> SimState:
         """``stepped`` with the masked rows starting their next episode.
@@ -291,4 +398,22 @@ class RecVectorEnv(VectorEnv):
 
     def expected_rewards(self, prior: bool = False) -> NDArray[np.float64]:
         """Privileged: expected immediate reward of each candidate, ``(N, K)``."""
-        return self.sim.expected_rewards(self.state, prior=prior)
+        if self._states is None:
+            raise gym.error.ResetNeeded("call reset() before using the environment")
+        return np.concatenate(self._map(lambda b: self.sim.expected_rewards(self._states[b], prior=prior)))
+
+    def close_extras(self, **kwargs: Any) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+
+def _mask_finished_rows(result: StepResult, live: NDArray[np.bool_]) -> StepResult:
+    """``result`` with the rows that only reset (``~live``) reporting nothing."""
+    return dataclasses.replace(
+        result,
+        reward=np.where(live, result.reward, 0.0),
+        terminated=result.terminated & live,
+        truncated=result.truncated & live,
+        behaviours={name: np.where(live[:, None], values, 0.0) for name, values in result.behaviours.items()},
+    )

@@ -53,8 +53,8 @@ class ItemModel(Part):
         """Attributes of candidates from uniforms of shape ``(N, uniforms_per_item, K)``."""
         raise NotImplementedError
 
-    def features(self, items: Items, lead: int = 0) -> NDArray[np.float32]:
-        """Observed features, shape ``(N, K, lead + num_features)``, float32.
+    def features(self, items: Items, lead: int = 0, out: NDArray[np.float32] | None = None) -> NDArray[np.float32]:
+        """Observed features, shape ``(N, K, lead + num_features)``, float32, in a new array or in ``out``.
 
         The first ``lead`` columns are zeros for the caller to fill (the simulator puts the
         behaviours there): one allocation instead of a concatenation.
@@ -67,9 +67,15 @@ def _one_hot_table(num_topics: int, lead: int, extra: int) -> NDArray[np.float32
     return np.eye(num_topics, lead + num_topics + extra, k=lead, dtype=np.float32)
 
 
-def _one_hot(topic: NDArray[np.int64], num_topics: int, lead: int = 0, extra: int = 0) -> NDArray[np.float32]:
-    """``lead`` zero columns, the one-hot topic, ``extra`` zero columns: shape ``topic.shape + (lead + num_topics + extra,)``."""
-    return _one_hot_table(num_topics, lead, extra).take(topic, axis=0)
+def _one_hot(
+    topic: NDArray[np.int64], num_topics: int, lead: int = 0, extra: int = 0, out: NDArray[np.float32] | None = None
+) -> NDArray[np.float32]:
+    """``lead`` zero columns, the one-hot topic, ``extra`` zero columns: shape ``topic.shape + (lead + num_topics + extra,)``.
+
+    Topics are in range by construction; ``mode="clip"`` spares numpy's bounds check and,
+    with ``out``, its intermediate buffer.
+    """
+    return _one_hot_table(num_topics, lead, extra).take(topic, axis=0, out=out, mode="clip")
 
 
 def _categorical(u: NDArray[np.float64], probs: NDArray[np.float64]) -> NDArray[np.int64]:
@@ -125,8 +131,8 @@ class TopicQualityItems(ItemModel):
         quality = self.topic_means[topic] + self.quality_stddev * rng.normals(u[:, 1], u[:, 2])
         return {"topic": topic, "quality": quality, "length": np.full(topic.shape, self.video_length)}
 
-    def features(self, items: Items, lead: int = 0) -> NDArray[np.float32]:
-        return _one_hot(items["topic"], self.num_topics, lead)
+    def features(self, items: Items, lead: int = 0, out: NDArray[np.float32] | None = None) -> NDArray[np.float32]:
+        return _one_hot(items["topic"], self.num_topics, lead, out=out)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -143,8 +149,11 @@ class ClickbaitItems(ItemModel):
     def sample(self, u: NDArray[np.float64]) -> Items:
         return {"clickbait": u[:, 0].copy()}
 
-    def features(self, items: Items, lead: int = 0) -> NDArray[np.float32]:
-        out = np.zeros(items["clickbait"].shape + (lead + 1,), dtype=np.float32)
+    def features(self, items: Items, lead: int = 0, out: NDArray[np.float32] | None = None) -> NDArray[np.float32]:
+        if out is None:
+            out = np.zeros(items["clickbait"].shape + (lead + 1,), dtype=np.float32)
+        else:
+            out[..., :lead] = 0.0
         out[..., lead] = items["clickbait"]
         return out
 
@@ -190,7 +199,7 @@ class TopicLognormalQualityItems(ItemModel):
         stddev = np.asarray(self.quality_stddev)[topic]
         return {"topic": topic, "quality": np.exp(mean + stddev * rng.normals(u[:, 1], u[:, 2]))}
 
-    def features(self, items: Items, lead: int = 0) -> NDArray[np.float32]:
-        out = _one_hot(items["topic"], self.num_topics, lead, extra=1)
+    def features(self, items: Items, lead: int = 0, out: NDArray[np.float32] | None = None) -> NDArray[np.float32]:
+        out = _one_hot(items["topic"], self.num_topics, lead, extra=1, out=out)
         out[..., -1] = np.minimum(items["quality"], MAX_OBSERVED_QUALITY)
         return out
