@@ -32,6 +32,14 @@ _TWO_PI = np.float32(2.0 * np.pi)
 # Draw tags: which block of a step a stream feeds.
 RESET = 0
 STEP = 1
+TASK = 2
+
+#: Task splits by code; a task's user is keyed by its split and index, so the splits never share a user.
+SPLITS = ("train", "test")
+_SPLIT_SALTS = np.array([0x3C6EF372FE94F82B, 0xA54FF53A5F1D36F1], dtype=np.uint64)
+_USER_SALT = np.uint64(0x510E527FADE682D1)
+#: User indices are below this (62 bits), so they fit int64 and JSON readers that use doubles see them rounded only above 2**53.
+MAX_USERS = 2**62
 
 _offsets: dict[int, NDArray[np.uint64]] = {}
 
@@ -53,6 +61,18 @@ def row_keys(seeds: NDArray[np.integer] | list[int]) -> NDArray[np.uint64]:
     """Keys for rows seeded with non-negative integers ``seeds`` (taken modulo 2**64)."""
     seeds = np.asarray([int(s) % 2**64 for s in np.ravel(seeds)], dtype=np.uint64)
     return _finalise(seeds * _GAMMA + _GAMMA)
+
+
+def task_keys(split: NDArray[np.integer], user: NDArray[np.integer]) -> NDArray[np.uint64]:
+    """Keys of the users with indices ``user`` in the splits with codes ``split`` (see :data:`SPLITS`)."""
+    salted = np.asarray(user, dtype=np.int64).view(np.uint64) * _GAMMA + _SPLIT_SALTS[np.asarray(split)]
+    return _finalise(_finalise(salted))
+
+
+def user_indices(keys: NDArray[np.uint64], episode: NDArray[np.int64]) -> NDArray[np.int64]:
+    """A user index in ``[0, MAX_USERS)`` for each row's episode: the user of an episode given no task."""
+    mixed = _finalise(keys + episode.view(np.uint64) * _EPISODE_SALT + _USER_SALT)
+    return (mixed >> np.uint64(2)).astype(np.int64)
 
 
 def uniforms(

@@ -17,6 +17,7 @@ from numpy.typing import NDArray
 
 from recsim_bench import rng
 from recsim_bench.parts import ChoiceModel, ItemModel, ResponseModel, Reward, UserModel
+from recsim_bench.parts.base import take_rows
 from recsim_bench.parts.items import Items
 
 
@@ -26,6 +27,8 @@ class SimState:
 
     key: NDArray[np.uint64]  # (N,) random key of each row
     episode: NDArray[np.int64]  # (N,) episode index since the row was seeded
+    split: NDArray[np.int64]  # (N,) the split of the row's user (task): an index into rng.SPLITS
+    user_id: NDArray[np.int64]  # (N,) the index of the row's user (task) within its split
     step: NDArray[np.int64]  # (N,) steps taken in the current episode
     user: dict[str, NDArray]  # hidden user state, each (N, ...)
     items: Items  # current candidates' attributes, each (N, K)
@@ -39,6 +42,8 @@ class SimState:
         return SimState(
             key=self.key[index],
             episode=self.episode[index],
+            split=self.split[index],
+            user_id=self.user_id[index],
             step=self.step[index],
             user={name: values[index] for name, values in self.user.items()},
             items={name: values[index] for name, values in self.items.items()},
@@ -54,6 +59,8 @@ def concatenate_states(states: list[SimState]) -> SimState:
     return SimState(
         key=np.concatenate([s.key for s in states]),
         episode=np.concatenate([s.episode for s in states]),
+        split=np.concatenate([s.split for s in states]),
+        user_id=np.concatenate([s.user_id for s in states]),
         step=np.concatenate([s.step for s in states]),
         user={name: np.concatenate([s.user[name] for s in states]) for name in first.user},
         items={name: np.concatenate([s.items[name] for s in states]) for name in first.items},
@@ -84,9 +91,9 @@ class StepDraws:
 
 
 def _take(items: Items, index: NDArray[np.int64], num_candidates: int) -> Items:
-    """The attributes of the items at ``index`` (``(N, S)``) of every row."""
+    """The attributes of the items at ``index`` (``(N, S)``) of every row; attributes may have trailing axes."""
     flat = index + np.arange(0, len(index) * num_candidates, num_candidates)[:, None]
-    return {name: values.take(flat) for name, values in items.items()}
+    return {name: take_rows(values, flat) for name, values in items.items()}
 
 
 
@@ -132,10 +139,9 @@ class Simulator:
         self.max_steps = int(max_steps)
 
         k, s = self.num_candidates, self.slate_size
-        self._reset_uniforms = user_model.init_uniforms + k * item_model.uniforms_per_item
         # Layout of a step's uniforms: [choice | response per slot | user update | new candidates].
-        self._response_start = 1
-        self._update_start = 1 + s * response_model.uniforms_per_slot
+        self._response_start = choice_model.uniforms(s)
+        self._update_start = self._response_start + s * response_model.uniforms_per_slot
         self._items_start = self._update_start + user_model.update_uniforms
         self._step_uniforms = self._items_start + k * item_model.uniforms_per_item
         self._behaviour_cap = response_model.behaviour_bounds()[1].astype(np.float64)
@@ -175,18 +181,36 @@ class Simulator:
     def _new_items(self, u: NDArray[np.float64]) -> Items:
         return self.item_model.sample(u.reshape(len(u), self.item_model.uniforms_per_item, self.num_candidates))
 
-    def reset(self, key: NDArray[np.uint64], episode: NDArray[np.int64]) -> SimState:
-        """Fresh episodes for rows with the given keys and episode indices."""
+    def reset(
+        self,
+        key: NDArray[np.uint64],
+        episode: NDArray[np.int64],
+        split: NDArray[np.int64],
+        user_id: NDArray[np.int64],
+    ) -> SimState:
+        """Fresh episodes for rows with the given keys and episode indices.
+
+        Row ``i`` serves user ``user_id[i]`` of split ``split[i]`` (a task): the user's hidden
+        state is drawn from the task's own stream, so the same task gives the same user in
+        every episode and every env. ``user_id[i] == -1`` means a fresh user of the split,
+        indexed by :func:`rng.user_indices` of the row's key and episode.
+        """
         n = len(key)
+        episode = np.asarray(episode, dtype=np.int64)
         step = np.zeros(n, dtype=np.int64)
-        u = rng.uniforms(key, episode, step, rng.RESET, self._reset_uniforms)
-        split = self.user_model.init_uniforms
+        split = np.asarray(split, dtype=np.int64)
+        user_id = np.asarray(user_id, dtype=np.int64)
+        user_id = np.where(user_id < 0, rng.user_indices(key, episode), user_id)
+        u_user = rng.uniforms(rng.task_keys(split, user_id), step, step, rng.TASK, self.user_model.init_uniforms)
+        u_items = rng.uniforms(key, episode, step, rng.RESET, self.num_candidates * self.item_model.uniforms_per_item)
         return SimState(
             key=key,
-            episode=np.asarray(episode, dtype=np.int64),
+            episode=episode,
+            split=split,
+            user_id=user_id,
             step=step,
-            user=self.user_model.init(u[:, :split]),
-            items=self._new_items(u[:, split:]),
+            user=self.user_model.init(u_user, split),
+            items=self._new_items(u_items),
             response=np.zeros((n, self.slate_size, self._response_width), dtype=np.float32),
         )
 
@@ -212,14 +236,7 @@ class Simulator:
         u = draws.uniforms
         shown = _take(state.items, slate, self.num_candidates)
 
-        probs = self.choice_model.probabilities(self.user_model.affinity(state.user, shown))
-        # Inverse CDF over the S + 1 options; pick == S means no click.
-        draw, cumulative = u[:, 0], probs[:, 0].copy()
-        pick = (draw >= cumulative).astype(np.int64)
-        for option in range(1, s):
-            cumulative += probs[:, option]
-            pick += draw >= cumulative
-        clicked = pick[:, None] == np.arange(s)
+        clicked = self.choice_model.choose(self.user_model.affinity(state.user, shown), u[:, : self._response_start])
 
         u_response = u[:, self._response_start : self._update_start].reshape(n, s, self.response_model.uniforms_per_slot)
         behaviours = self.response_model.respond(state.user, shown, clicked, u_response)
@@ -234,6 +251,8 @@ class Simulator:
         new_state = SimState(
             key=state.key,
             episode=state.episode,
+            split=state.split,
+            user_id=state.user_id,
             step=step,
             user=user,
             items=draws.items,
@@ -272,7 +291,7 @@ class Simulator:
         n, k = len(state), self.num_candidates
         user = self.user_model.prior(n) if prior else state.user
         affinity = self.user_model.affinity(user, state.items)
-        click = self.choice_model.probabilities(affinity.reshape(n * k, 1))[:, 0].reshape(n, k)
+        click = self.choice_model.click_probabilities(affinity.reshape(n * k, 1)).reshape(n, k)
         given_click = self.response_model.expected_given_click(user, state.items)
         reward = self.reward({b: v[:, :, None] for b, v in given_click.items()})
         return click * reward

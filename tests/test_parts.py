@@ -33,6 +33,7 @@ from recsim_bench.parts.response import EngagementResponse, WatchTimeResponse
 from recsim_bench.parts.users import InterestEvolutionUser, LongTermSatisfactionUser, StaticAffinityUser
 
 RTOL = 1e-12
+TRAIN = np.zeros(8, dtype=np.int64)  # split codes of train users
 SCORES = np.array([[0.5, -0.2]])
 
 
@@ -202,7 +203,7 @@ def test_interest_evolution_terminates_when_budget_is_spent() -> None:
 
 def test_interest_evolution_init() -> None:
     # Interests 2u - 1 per topic; budget 200.
-    state = InterestEvolutionUser(num_topics=3).init(np.array([[0.25, 0.5, 0.9]]))
+    state = InterestEvolutionUser(num_topics=3).init(np.array([[0.25, 0.5, 0.9]]), TRAIN[:1])
     assert_allclose(state["interests"], [[-0.5, 0.0, 0.8]], rtol=RTOL)
     assert_array_equal(state["time_budget"], [200.0])
 
@@ -251,7 +252,7 @@ def test_long_term_satisfaction_without_click_keeps_exposure_but_spends_budget()
 
 def test_long_term_satisfaction_init() -> None:
     # npe = (v - 0.5) / (1 - 0.7): v = 0.8 gives 1.0, v = 0.2 gives -1.0.
-    state = LongTermSatisfactionUser(sensitivity=0.2).init(np.array([[0.8], [0.2]]))
+    state = LongTermSatisfactionUser(sensitivity=0.2).init(np.array([[0.8], [0.2]]), TRAIN[:2])
     assert_allclose(state["net_positive_exposure"], [1.0, -1.0], rtol=RTOL)
     assert_allclose(state["satisfaction"], [1.0 / (1.0 + np.exp(-0.2)), 1.0 / (1.0 + np.exp(0.2))], rtol=RTOL)
     assert_array_equal(state["time_budget"], [60.0, 60.0])
@@ -270,7 +271,7 @@ def test_static_affinity_init_type_and_affinity() -> None:
     user = StaticAffinityUser(affinity_stddev=((0.0, 0.0), (0.0, 0.0)))
     u = np.full((3, user.init_uniforms), 0.5)
     u[:, 0] = [0.2, 0.31, 0.9]
-    state = user.init(u)
+    state = user.init(u, np.zeros(len(u), dtype=np.int64))
     assert_array_equal(state["user_type"], [0, 1, 1])
     expected = [[np.exp(0.1), np.exp(0.7)], [np.exp(0.7), np.exp(0.1)], [np.exp(0.7), np.exp(0.1)]]
     assert_allclose(state["affinity"], expected, rtol=RTOL)
@@ -283,7 +284,7 @@ def test_static_affinity_init_is_lognormal() -> None:
     user = StaticAffinityUser(affinity_stddev=((0.1, 0.2), (0.2, 0.1)))
     u = _keyed_uniforms(2 * n, user.init_uniforms)
     u[:n, 0], u[n:, 0] = 0.2, 0.9
-    state = user.init(u)
+    state = user.init(u, np.zeros(len(u), dtype=np.int64))
     assert_array_equal(state["user_type"], [0] * n + [1] * n)
     mean = np.array([[0.1, 0.7]] * n + [[0.7, 0.1]] * n)
     sd = np.array([[0.1, 0.2]] * n + [[0.2, 0.1]] * n)

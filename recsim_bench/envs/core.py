@@ -21,7 +21,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 from numpy.typing import NDArray
 
-from recsim_bench import rng
+from recsim_bench import rng, tasks
 from recsim_bench.parts import build_part, build_reward
 from recsim_bench.simulator import SimState, Simulator, StepDraws, StepResult, concatenate_states, has_repeats
 
@@ -100,11 +100,14 @@ def _stacked_observation_space(space: spaces.Dict, n: int) -> spaces.Dict:
     return spaces.Dict({key: _stacked_box(box, n) for key, box in space.spaces.items()})
 
 
-def build_simulator(defaults: dict[str, Any], kwargs: dict[str, Any]) -> Simulator:
-    """A simulator from an environment's defaults overridden by ``gym.make`` kwargs."""
+def build_simulator(defaults: dict[str, Any], kwargs: dict[str, Any], shell_arguments: tuple[str, ...]) -> Simulator:
+    """A simulator from an environment's defaults overridden by ``gym.make`` kwargs.
+
+    ``shell_arguments`` are the env class's own arguments, named in the error for an unknown one.
+    """
     unknown = sorted(set(kwargs) - set(ENV_ARGUMENTS))
     if unknown:
-        raise ValueError(f"unknown argument(s) {unknown}; allowed: {list(ENV_ARGUMENTS)}")
+        raise ValueError(f"unknown argument(s) {unknown}; allowed: {[*shell_arguments, *ENV_ARGUMENTS]}")
     config = {**defaults, **kwargs}
     response_model = build_part("response_model", config["response_model"])
     return Simulator(
@@ -129,16 +132,33 @@ def _seed_to_int(seed: Any, argument: str = "seed") -> int:
 LOOKAHEAD = 32
 
 
+def _check_options(options: dict[str, Any] | None) -> Any:
+    """The task in reset ``options`` (``None`` when absent); unknown keys are refused."""
+    if options is None:
+        return None
+    unknown = sorted(set(options) - {"task"})
+    if unknown:
+        raise ValueError(f"reset options: unknown key(s) {unknown}; allowed: ['task']")
+    return options.get("task")
+
+
 class RecEnv(gym.Env):
-    """One user at a time over the batched simulator (see the registered subclasses for the cards)."""
+    """One user at a time over the batched simulator (see the registered subclasses for the cards).
+
+    Args:
+        split: the users of episodes reset without a task: ``"train"`` (default) or ``"test"``.
+        **kwargs: the environment's parts and sizes.
+    """
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": []}
     defaults: ClassVar[dict[str, Any]] = {}
 
-    def __init__(self, **kwargs: Any) -> None:
-        self.sim = build_simulator(self.defaults, kwargs)
+    def __init__(self, split: str = "train", **kwargs: Any) -> None:
+        self._split = tasks.split_code(split)
+        self.sim = build_simulator(self.defaults, kwargs, ("split",))
         self.observation_space = self.sim.observation_space
         self.action_space = SlateSpace(self.sim.num_candidates, self.sim.slate_size)
+        self._task: tuple[int, int] | None = None  # (split code, user index) of a set task
         self._key: NDArray[np.uint64] | None = None
         self._episode = 0
         self._state: SimState | None = None
@@ -159,7 +179,19 @@ class RecEnv(gym.Env):
         self._state, self._key, self._episode = state, state.key, int(state.episode[0])
         self._lookahead, self._episode_over = None, False
 
+    def sample_tasks(self, n: int, split: str = "train", seed: int | None = None) -> list[tasks.Task]:
+        """``n`` distinct users of ``split`` as task records, from ``seed`` (or the env's ``np_random``)."""
+        generator = self.np_random if seed is None else np.random.default_rng(_seed_to_int(seed))
+        return tasks.sample_tasks(n, split, generator)
+
+    def set_task(self, task: tasks.Task | None) -> None:
+        """Serve ``task``'s user from the next reset on; ``None`` returns to a fresh user per episode."""
+        self._task = None if task is None else tasks.check_task(task)
+
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        """Start an episode; ``options={"task": task}`` is :meth:`set_task` then reset."""
+        if options is not None:
+            self.set_task(_check_options(options))
         super().reset(seed=seed)
         if seed is not None:
             self._key, self._episode = rng.row_keys([_seed_to_int(seed)]), 0
@@ -167,10 +199,14 @@ class RecEnv(gym.Env):
             self._key, self._episode = rng.row_keys([int(self.np_random.integers(2**63))]), 0
         else:
             self._episode += 1
-        self._state = self.sim.reset(self._key, np.array([self._episode], dtype=np.int64))
+        split, user = self._task or (self._split, -1)
+        self._state = self.sim.reset(self._key, np.array([self._episode]), np.array([split]), np.array([user]))
         self._lookahead = None
         self._episode_over = False
-        return self._observation(), {}
+        return self._observation(), {"task": self._task_record()}
+
+    def _task_record(self) -> tasks.Task:
+        return {"split": rng.SPLITS[int(self.state.split[0])], "user": int(self.state.user_id[0])}
 
     def _draws(self) -> StepDraws:
         """This step's randomness, drawn :data:`LOOKAHEAD` steps at a time (numpy's per-call cost dominates one row)."""
@@ -189,6 +225,7 @@ class RecEnv(gym.Env):
         self._state, result = self.sim.step(self.state, slate, self._draws())
         self._episode_over = bool(result.terminated[0] or result.truncated[0])
         info = {name: values[0] for name, values in result.behaviours.items()}
+        info["task"] = self._task_record()
         return (
             self._observation(),
             float(result.reward[0]),
@@ -243,6 +280,7 @@ class RecVectorEnv(VectorEnv):
             action for it is ignored) or ``"same_step"`` (a finished row resets at once: ``step``
             returns its new episode's first observation, and its last one in ``infos["final_obs"]``,
             a dict of ``(N, ...)`` arrays valid where ``infos["_final_obs"]`` is True).
+        split: the users of rows reset without a task: ``"train"`` (default) or ``"test"``.
         num_threads: threads that step disjoint blocks of rows (numpy releases the GIL); ``None``
             uses every available core, with at least :data:`MIN_ROWS_PER_THREAD` rows each. Rows
             never interact, so the numbers do not depend on it.
@@ -256,14 +294,16 @@ class RecVectorEnv(VectorEnv):
         self,
         num_envs: int = 1,
         autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
+        split: str = "train",
         num_threads: int | None = None,
         **kwargs: Any,
     ) -> None:
         if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
             raise ValueError(f"num_envs must be an integer >= 1, got {num_envs!r}")
         mode = _autoreset_mode(autoreset_mode)
+        default_split = tasks.split_code(split)
         threads = _thread_count(num_threads, int(num_envs))
-        self.sim = build_simulator(self.defaults, kwargs)
+        self.sim = build_simulator(self.defaults, kwargs, ("num_envs", "autoreset_mode", "split", "num_threads"))
         self.metadata = {**self.metadata, "autoreset_mode": mode}
         self.num_envs = int(num_envs)
         self.single_observation_space = self.sim.observation_space
@@ -275,6 +315,9 @@ class RecVectorEnv(VectorEnv):
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="RecVectorEnv") if threads > 1 else None
         self._states: list[SimState] | None = None  # one per block of rows
         self._autoreset = np.zeros(self.num_envs, dtype=bool)
+        self._split = default_split
+        # Each row's task: split code and user index, -1 for a fresh user every episode.
+        self._task_split, self._task_user = tasks.task_rows(None, self.num_envs, default_split)
 
     @property
     def state(self) -> SimState:
@@ -295,7 +338,21 @@ class RecVectorEnv(VectorEnv):
             return [function(b) for b in range(len(self._blocks))]
         return list(self._pool.map(function, range(len(self._blocks))))
 
+    def sample_tasks(self, n: int, split: str = "train", seed: int | None = None) -> list[tasks.Task]:
+        """``n`` distinct users of ``split`` as task records, from ``seed`` (or the env's ``np_random``)."""
+        generator = self.np_random if seed is None else np.random.default_rng(_seed_to_int(seed))
+        return tasks.sample_tasks(n, split, generator)
+
+    def set_task(self, task: tasks.Task | list[tasks.Task | None] | None) -> None:
+        """Tasks of the rows from their next reset on: one for every row, a list of ``num_envs``
+        (``None`` for a fresh user per episode), or ``None`` for fresh users everywhere.
+        A row keeps its task across autoresets: the same user starts a new session."""
+        self._task_split, self._task_user = tasks.task_rows(task, self.num_envs, self._split)
+
     def reset(self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None):
+        """Start an episode in every row; ``options={"task": ...}`` is :meth:`set_task` then reset."""
+        if options is not None:
+            self.set_task(_check_options(options))
         if isinstance(seed, (list, tuple, np.ndarray)):
             if len(seed) != self.num_envs:
                 raise ValueError(f"seed must be an int or a list of {self.num_envs} ints, got {len(seed)} seeds")
@@ -318,13 +375,18 @@ class RecVectorEnv(VectorEnv):
 
         def reset_block(b: int) -> SimState:
             rows = self._blocks[b]
-            state = self.sim.reset(key[rows], episode[rows])
+            state = self.sim.reset(key[rows], episode[rows], self._task_split[rows], self._task_user[rows])
             self.sim.observe(state, out={name: values[rows] for name, values in observation.items()})
             return state
 
         self._states = self._map(reset_block)
         self._autoreset = np.zeros(self.num_envs, dtype=bool)
-        return observation, {}
+        return observation, self._task_info()
+
+    def _task_info(self) -> dict[str, Any]:
+        split = np.concatenate([state.split for state in self._states])
+        user = np.concatenate([state.user_id for state in self._states])
+        return {"task": tasks.task_records(split, user), "_task": np.ones(self.num_envs, dtype=bool)}
 
     def step(self, actions: Any):
         slates = self.sim.validate_slates(actions, num_rows=self.num_envs)
@@ -346,11 +408,11 @@ class RecVectorEnv(VectorEnv):
                     final[rows] = done
                     for name, values in self.sim.observe(state.rows(done)).items():
                         final_observation[name][rows][done] = values
-                    state = self._reset_rows(previous, state, done)
+                    state = self._reset_rows(previous, state, done, rows)
             else:
                 live = ~self._autoreset[rows]
                 if not live.all():
-                    state = self._reset_rows(previous, state, ~live)
+                    state = self._reset_rows(previous, state, ~live, rows)
                     result = _mask_finished_rows(result, live)
             self.sim.observe(state, out={name: values[rows] for name, values in observation.items()})
             return state, result, live
@@ -363,7 +425,7 @@ class RecVectorEnv(VectorEnv):
         terminated = np.concatenate([result.terminated for result in results])
         truncated = np.concatenate([result.truncated for result in results])
         self._autoreset = (terminated | truncated) & (not same_step)
-        infos: dict[str, Any] = {}
+        infos = self._task_info()
         for name in results[0].behaviours:
             infos[name] = np.concatenate([result.behaviours[name] for result in results])
             infos[f"_{name}"] = live.copy()
@@ -371,14 +433,16 @@ class RecVectorEnv(VectorEnv):
             infos["final_obs"], infos["_final_obs"] = final_observation, final
         return observation, reward, terminated, truncated, infos
 
-    def _reset_rows(self, previous: SimState, stepped: SimState, rows: NDArray[np.bool_]) -> SimState:
-        """``stepped`` with the masked rows starting their next episode.
+    def _reset_rows(self, previous: SimState, stepped: SimState, rows: NDArray[np.bool_], block: slice) -> SimState:
+        """``stepped`` (the rows ``block`` of the env) with the masked rows starting their next episode.
 
         Arrays that the step made are written in place; arrays it passed through
         unchanged from ``previous`` are copied first, so ``previous`` stays intact.
         """
-        fresh = self.sim.reset(stepped.key[rows], stepped.episode[rows] + 1)
-        kept = {id(values) for values in (previous.episode, previous.step, previous.response)}
+        fresh = self.sim.reset(
+            stepped.key[rows], stepped.episode[rows] + 1, self._task_split[block][rows], self._task_user[block][rows]
+        )
+        kept = {id(values) for values in (previous.episode, previous.split, previous.user_id, previous.step, previous.response)}
         kept.update(id(values) for values in previous.user.values())
         kept.update(id(values) for values in previous.items.values())
 
@@ -390,6 +454,8 @@ class RecVectorEnv(VectorEnv):
         return SimState(
             key=stepped.key,
             episode=merge(stepped.episode, fresh.episode),
+            split=merge(stepped.split, fresh.split),
+            user_id=merge(stepped.user_id, fresh.user_id),
             step=merge(stepped.step, fresh.step),
             user={name: merge(values, fresh.user[name]) for name, values in stepped.user.items()},
             items={name: merge(values, fresh.items[name]) for name, values in stepped.items.items()},

@@ -66,7 +66,7 @@ class InterestEvolutionEnv(RecEnv):
 
     ## Reference returns
     Mean return and 95% CI over 1,000 episodes (seed 0), from ``python benchmarks/reference_returns.py``:
-    random 154.36 [153.64, 155.08], greedy 154.29 [153.58, 155.00], oracle 165.05 [163.53, 166.58].
+    random 153.90 [153.19, 154.62], greedy 153.85 [153.13, 154.57], oracle 164.87 [163.31, 166.43].
     Greedy (population's mean user) and oracle (true hidden state) both maximise the immediate
     expected reward; see ``docs/envs/InterestEvolution-v0.md``.
 

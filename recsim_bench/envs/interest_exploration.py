@@ -67,7 +67,7 @@ class InterestExplorationEnv(RecEnv):
 
     ## Reference returns
     Mean return and 95% CI over 1,000 episodes (seed 0), from ``python benchmarks/reference_returns.py``:
-    random 48.36 [47.30, 49.42], greedy 71.88 [70.83, 72.94], oracle 81.70 [81.31, 82.08].
+    random 49.54 [48.44, 50.64], greedy 70.13 [69.05, 71.22], oracle 81.48 [81.10, 81.85].
     Greedy (population's mean user) and oracle (true hidden state) both maximise the immediate
     expected reward; see ``docs/envs/InterestExploration-v0.md``.
 

@@ -63,7 +63,7 @@ class LongTermSatisfactionEnv(RecEnv):
 
     ## Reference returns
     Mean return and 95% CI over 1,000 episodes (seed 0), from ``python benchmarks/reference_returns.py``:
-    random 957.81 [947.50, 968.12], greedy 626.00 [619.49, 632.52], oracle 626.00 [619.49, 632.52].
+    random 957.18 [946.92, 967.44], greedy 624.82 [618.32, 631.32], oracle 624.82 [618.32, 631.32].
     Greedy (population's mean user) and oracle (true hidden state) both maximise the immediate
     expected reward; see ``docs/envs/LongTermSatisfaction-v0.md``.
 

@@ -76,6 +76,13 @@ def build_part(kind: str, spec: PartSpec | Part) -> Part:
     return cls(**{k: _freeze(v) for k, v in params.items()})
 
 
+def take_rows(values: NDArray, flat: NDArray[np.int64]) -> NDArray:
+    """``values`` (``(N, M, ...)``) at flat indices into its first two axes: shape ``flat.shape + (...)``."""
+    if values.ndim == 2:
+        return values.take(flat)
+    return values.reshape(-1, *values.shape[2:])[flat]
+
+
 def sum_last(values: NDArray) -> NDArray:
     """Sum over the short last axis, column by column from the left.
 

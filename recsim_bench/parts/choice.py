@@ -1,7 +1,10 @@
 """Choice models: from the user's scores of the slate's items to the probability of each pick.
 
 ``probabilities(scores)`` takes scores of shape ``(N, S)`` in slate order and
-returns ``(N, S + 1)`` probabilities; the last column is the no-click option.
+returns ``(N, S + 1)`` probabilities of single picks; the last column is the
+no-click option. ``choose(scores, u)`` draws which slots are clicked
+(``(N, S)`` booleans) from ``uniforms(S)`` uniforms per row; models where a
+user may click several items override it and ``click_probabilities``.
 The equations are RecSim's (``recsim/choice_model.py``); where RecSim asserts
 that a score is a valid probability, these models clip it into [0, 1].
 """
@@ -26,6 +29,25 @@ class ChoiceModel(Part):
     def probabilities(self, scores: NDArray[np.float64]) -> NDArray[np.float64]:
         """Pick probabilities ``(N, S + 1)``, the last column being no click."""
         raise NotImplementedError
+
+    def uniforms(self, slate_size: int) -> int:
+        """Uniforms per row that :meth:`choose` consumes for a slate of ``slate_size``."""
+        return 1
+
+    def click_probabilities(self, scores: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Marginal probability that each slot is clicked, ``(N, S)``."""
+        return self.probabilities(scores)[:, :-1]
+
+    def choose(self, scores: NDArray[np.float64], u: NDArray[np.float64]) -> NDArray[np.bool_]:
+        """Which slots are clicked, ``(N, S)``: at most one, by the inverse CDF of one uniform per row over
+        the ``S + 1`` options (option ``S`` is no click)."""
+        probs = self.probabilities(scores)
+        draw, cumulative = u[:, 0], probs[:, 0].copy()
+        pick = (draw >= cumulative).astype(np.int64)
+        for option in range(1, probs.shape[1] - 1):
+            cumulative += probs[:, option]
+            pick += draw >= cumulative
+        return pick[:, None] == np.arange(probs.shape[1] - 1)
 
 
 def _normalise(weights: NDArray[np.float64], no_click: NDArray[np.float64] | float) -> NDArray[np.float64]:

@@ -23,6 +23,7 @@ from recsim_bench.parts.base import (
     check_probabilities,
     check_range,
     check_shape,
+    take_rows,
 )
 from recsim_bench.parts.items import Items, _categorical
 
@@ -44,8 +45,9 @@ class UserModel(Part):
         """Uniforms per row that :meth:`init` consumes."""
         raise NotImplementedError
 
-    def init(self, u: NDArray[np.float64]) -> UserState:
-        """Fresh users from uniforms of shape ``(N, init_uniforms)``."""
+    def init(self, u: NDArray[np.float64], split: NDArray[np.int64]) -> UserState:
+        """Fresh users from uniforms of shape ``(N, init_uniforms)``; ``split`` is each user's split code
+        (an index into :data:`recsim_bench.rng.SPLITS`), for populations whose splits differ."""
         raise NotImplementedError
 
     def prior(self, n: int) -> UserState:
@@ -84,7 +86,7 @@ def _clicked_item(slate: dict[str, NDArray], clicked: NDArray[np.bool_], *attrib
     """Whether each row clicked, then the given attributes of its clicked slate item
     (of the first slot where nothing was clicked)."""
     flat = np.argmax(clicked, axis=1) + np.arange(0, clicked.size, clicked.shape[1])
-    return (clicked.take(flat), *(slate[name].take(flat) for name in attributes))
+    return (clicked.take(flat), *(take_rows(slate[name], flat) for name in attributes))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -137,7 +139,7 @@ class InterestEvolutionUser(UserModel):
     def init_uniforms(self) -> int:
         return self.num_topics
 
-    def init(self, u: NDArray[np.float64]) -> UserState:
+    def init(self, u: NDArray[np.float64], split: NDArray[np.int64]) -> UserState:
         return {"interests": 2.0 * u - 1.0, "time_budget": np.full(len(u), float(self.time_budget))}
 
     def prior(self, n: int) -> UserState:
@@ -214,7 +216,7 @@ class LongTermSatisfactionUser(UserModel):
             "time_budget": np.full(len(npe), float(self.time_budget)),
         }
 
-    def init(self, u: NDArray[np.float64]) -> UserState:
+    def init(self, u: NDArray[np.float64], split: NDArray[np.int64]) -> UserState:
         return self._state((u[:, 0] - 0.5) / (1.0 - self.memory_discount))
 
     def prior(self, n: int) -> UserState:
@@ -276,7 +278,7 @@ class StaticAffinityUser(UserModel):
     def init_uniforms(self) -> int:
         return 1 + 2 * self.num_topics
 
-    def init(self, u: NDArray[np.float64]) -> UserState:
+    def init(self, u: NDArray[np.float64], split: NDArray[np.int64]) -> UserState:
         user_type = _categorical(u[:, 0], np.asarray(self.user_type_probs))
         mean = np.asarray(self.affinity_mean)[user_type]
         stddev = np.asarray(self.affinity_stddev)[user_type]
