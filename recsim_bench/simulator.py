@@ -236,10 +236,11 @@ class Simulator:
         u = draws.uniforms
         shown = _take(state.items, slate, self.num_candidates)
 
-        clicked = self.choice_model.choose(self.user_model.affinity(state.user, shown), u[:, : self._response_start])
+        scores = self.user_model.affinity(state.user, shown)
+        clicked = self.choice_model.choose(scores, u[:, : self._response_start])
 
         u_response = u[:, self._response_start : self._update_start].reshape(n, s, self.response_model.uniforms_per_slot)
-        behaviours = self.response_model.respond(state.user, shown, clicked, u_response)
+        behaviours = self.response_model.respond(state.user, shown, scores, clicked, u_response)
         user = self.user_model.update(state.user, shown, clicked, behaviours, u[:, self._update_start : self._items_start])
 
         step = state.step + 1
@@ -292,7 +293,7 @@ class Simulator:
         user = self.user_model.prior(n) if prior else state.user
         affinity = self.user_model.affinity(user, state.items)
         click = self.choice_model.click_probabilities(affinity.reshape(n * k, 1)).reshape(n, k)
-        given_click = self.response_model.expected_given_click(user, state.items)
+        given_click = self.response_model.expected_given_click(user, state.items, affinity)
         reward = self.reward({b: v[:, :, None] for b, v in given_click.items()})
         return click * reward
 

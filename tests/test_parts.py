@@ -336,7 +336,7 @@ def test_engagement_expected_given_click() -> None:
     items = {"clickbait": np.array([[0.25, 1.0]])}
     # loc = (c * 5 + (1 - c) * 4) * 0.6: (1.25 + 3) * 0.6 = 2.55 and 5 * 0.6 = 3.0.
     # scale = c * 2 + (1 - c) * 0.5: 0.5 + 0.375 = 0.875 and 2.0. Lognormal mean exp(loc + scale^2 / 2).
-    expected = response.expected_given_click(user, items)
+    expected = response.expected_given_click(user, items, np.zeros((1, 2)))
     assert_allclose(expected["engagement"], [[np.exp(2.55 + 0.875**2 / 2), np.exp(3.0 + 2.0)]], rtol=RTOL)
     assert_array_equal(expected["click"], [[1.0, 1.0]])
 
@@ -347,7 +347,7 @@ def test_engagement_respond() -> None:
     user = {"satisfaction": np.array([0.6])}
     slate = {"clickbait": np.array([[0.25, 1.0]])}
     u = np.full((1, 2, response.uniforms_per_slot), 0.5)
-    behaviours = response.respond(user, slate, np.array([[True, False]]), u)
+    behaviours = response.respond(user, slate, np.zeros((1, 2)), np.array([[True, False]]), u)
     assert_allclose(behaviours["engagement"], [[np.exp(2.55), 0.0]], rtol=RTOL)
     assert_array_equal(behaviours["click"], [[1.0, 0.0]])
 
@@ -356,11 +356,11 @@ def test_watch_time_response() -> None:
     response = WatchTimeResponse()
     user = {"time_budget": np.array([10.0, 2.5])}
     slate = {"length": np.array([[4.0, 4.0], [4.0, 4.0]])}
-    behaviours = response.respond(user, slate, np.array([[False, True], [True, False]]), np.zeros((2, 2, 0)))
+    behaviours = response.respond(user, slate, np.zeros((2, 2)), np.array([[False, True], [True, False]]), np.zeros((2, 2, 0)))
     # min(4, 10) = 4 for row 0's click, min(4, 2.5) = 2.5 for row 1's.
     assert_array_equal(behaviours["watch_time"], [[0.0, 4.0], [2.5, 0.0]])
     assert_array_equal(behaviours["click"], [[0.0, 1.0], [1.0, 0.0]])
-    expected = response.expected_given_click(user, slate)
+    expected = response.expected_given_click(user, slate, np.zeros((2, 2)))
     assert_array_equal(expected["watch_time"], [[4.0, 4.0], [2.5, 2.5]])
 
 

@@ -122,3 +122,16 @@ def test_task_rows_and_reset_options_are_checked() -> None:
         gym.make(ENV_IDS[0]).reset(options={"reset_mask": None})
     with pytest.raises(ValueError, match="split must be one of"):
         gym.make(ENV_IDS[0], split="all")
+
+
+def test_set_task_on_some_rows_changes_only_those() -> None:
+    venv = gym.make_vec(ENV_IDS[0], num_envs=4)
+    first, second = make_task("test", 1), make_task("test", 2)
+    venv.unwrapped.set_task(first)
+    venv.unwrapped.set_task([second, None], rows=[1, 3])
+    _, info = venv.reset(seed=0)
+    users = info["task"]["user"]
+    assert users[0] == users[2] == 1 and users[1] == 2 and users[3] not in (1, 2)
+    assert list(info["task"]["split"][:3]) == ["test"] * 3 and info["task"]["split"][3] == "train"
+    with pytest.raises(ValueError, match=r"rows must be row indices in \[0, 3\]"):
+        venv.unwrapped.set_task(first, rows=[4])

@@ -343,11 +343,21 @@ class RecVectorEnv(VectorEnv):
         generator = self.np_random if seed is None else np.random.default_rng(_seed_to_int(seed))
         return tasks.sample_tasks(n, split, generator)
 
-    def set_task(self, task: tasks.Task | list[tasks.Task | None] | None) -> None:
-        """Tasks of the rows from their next reset on: one for every row, a list of ``num_envs``
-        (``None`` for a fresh user per episode), or ``None`` for fresh users everywhere.
+    def set_task(
+        self, task: tasks.Task | list[tasks.Task | None] | None, rows: NDArray[np.integer] | None = None
+    ) -> None:
+        """Tasks of the rows from their next reset (or autoreset) on: one for every row, a list of one
+        per row (``None`` for a fresh user per episode), or ``None`` for fresh users everywhere.
+        With ``rows`` (indices), only those rows change and a list gives one task per listed row.
         A row keeps its task across autoresets: the same user starts a new session."""
-        self._task_split, self._task_user = tasks.task_rows(task, self.num_envs, self._split)
+        if rows is None:
+            self._task_split, self._task_user = tasks.task_rows(task, self.num_envs, self._split)
+            return
+        rows = np.asarray(rows, dtype=np.int64).ravel()
+        if rows.size and (rows.min() < -self.num_envs or rows.max() >= self.num_envs):
+            raise ValueError(f"rows must be row indices in [0, {self.num_envs - 1}], got {rows.tolist()}")
+        split, user = tasks.task_rows(task, len(rows), self._split)
+        self._task_split[rows], self._task_user[rows] = split, user
 
     def reset(self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None):
         """Start an episode in every row; ``options={"task": ...}`` is :meth:`set_task` then reset."""

@@ -17,6 +17,8 @@ from typing import ClassVar
 import numpy as np
 from numpy.typing import NDArray
 
+from scipy.special import expit
+
 from recsim_bench.parts.base import Part, check_finite, check_positive, check_range, sum_last
 
 
@@ -148,3 +150,36 @@ class AlwaysFirst(ChoiceModel):
         probs = np.zeros((scores.shape[0], scores.shape[1] + 1))
         probs[:, 0] = 1.0
         return probs
+
+
+@dataclasses.dataclass(frozen=True)
+class PositionBased(ChoiceModel):
+    """Position-based click model (Craswell et al., WSDM 2008): several clicks per slate, or none.
+
+    Slot ``i`` (0 = top) is examined with probability ``examination_decay ** i``; an examined item
+    is clicked with its attractiveness ``sigmoid(attraction_scale * (s - attraction_offset))``.
+    Slots are independent: ``P(click_i) = examination_decay ** i * attractiveness(s_i)``, one uniform per slot.
+    """
+
+    name: ClassVar[str] = "position_based"
+    examination_decay: float = 0.8
+    attraction_scale: float = 4.0
+    attraction_offset: float = 0.5
+
+    def __post_init__(self) -> None:
+        check_range(self, "examination_decay", 0.0, 1.0)
+        check_positive(self, "attraction_scale", strict=False)
+        check_finite(self, "attraction_offset")
+
+    def probabilities(self, scores):
+        raise NotImplementedError("position_based allows several clicks: use click_probabilities or choose")
+
+    def uniforms(self, slate_size: int) -> int:
+        return slate_size
+
+    def click_probabilities(self, scores):
+        examination = self.examination_decay ** np.arange(scores.shape[1])
+        return examination * expit(self.attraction_scale * (scores - self.attraction_offset))
+
+    def choose(self, scores, u):
+        return u < self.click_probabilities(scores)

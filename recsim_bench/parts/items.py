@@ -203,3 +203,115 @@ class TopicLognormalQualityItems(ItemModel):
         out = _one_hot(items["topic"], self.num_topics, lead, extra=1, out=out)
         out[..., -1] = np.minimum(items["quality"], MAX_OBSERVED_QUALITY)
         return out
+
+
+#: Attributes of a catalogue item that can be observed, in feature order.
+CATALOGUE_OBSERVABLE = ("topic", "embedding", "quality", "price", "clickbait")
+
+
+@dataclasses.dataclass(frozen=True)
+class CatalogueItems(ItemModel):
+    """A fixed catalogue of ``num_items`` items, generated once from ``catalogue_seed``.
+
+    Item ``j`` has a topic (uniform over ``num_topics``), an embedding in R^``embedding_dim``
+    (its topic's centre, a random unit vector, plus Gaussian noise of scale ``topic_spread``,
+    normalised to unit length), a quality ``N(0, 1)`` clipped to [-3, 3], a price
+    ``exp(N(price_log_mean, price_log_stddev))`` and a clickbait score uniform on [0, 1].
+    The catalogue is part of the environment's version: the same parameters give the same items.
+
+    Candidates: when ``K < num_items``, ``K`` distinct items ``(a + b * j) mod num_items``,
+    ``j = 0..K-1``, with ``a`` uniform and the stride ``b`` uniform over the integers coprime
+    to ``num_items`` (so no item repeats); the catalogue's order is random, so such a set is as
+    good as a uniform one for every attribute. ``K == num_items`` shows the whole catalogue in
+    id order. Observed features: the attributes in ``observed``, in the order of
+    :data:`CATALOGUE_OBSERVABLE` (topic one-hot, embedding, quality, price, clickbait).
+    """
+
+    name: ClassVar[str] = "catalogue"
+    attributes: ClassVar[tuple[str, ...]] = ("item_id", "topic", "embedding", "quality", "price", "clickbait")
+    uniforms_per_item: ClassVar[int] = 1
+
+    num_items: int = 1000
+    num_topics: int = 10
+    embedding_dim: int = 8
+    topic_spread: float = 0.5
+    price_log_mean: float = 3.0
+    price_log_stddev: float = 0.5
+    catalogue_seed: int = 0
+    observed: tuple[str, ...] = ("topic", "embedding")
+
+    def __post_init__(self) -> None:
+        check_integer(self, "num_items", 2)
+        check_integer(self, "num_topics", 1)
+        check_integer(self, "embedding_dim", 1)
+        check_nonnegative(self, "topic_spread")
+        check_finite(self, "price_log_mean")
+        check_nonnegative(self, "price_log_stddev")
+        check_integer(self, "catalogue_seed", 0)
+        unknown = [a for a in self.observed if a not in CATALOGUE_OBSERVABLE]
+        if unknown or len(set(self.observed)) != len(self.observed) or not self.observed:
+            raise ValueError(
+                f"item_model {self.name!r}: observed must list distinct attributes from {list(CATALOGUE_OBSERVABLE)}, "
+                f"got {self.observed!r}"
+            )
+
+    @functools.cached_property
+    def catalogue(self) -> dict[str, NDArray]:
+        """Every item's attributes, each of shape ``(num_items, ...)``; embeddings are float32."""
+        generator = np.random.default_rng(self.catalogue_seed)
+        topic = generator.integers(0, self.num_topics, self.num_items)
+        centres = generator.normal(size=(self.num_topics, self.embedding_dim))
+        centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+        embedding = centres[topic] + self.topic_spread * generator.normal(size=(self.num_items, self.embedding_dim))
+        embedding /= np.maximum(np.linalg.norm(embedding, axis=1, keepdims=True), 1e-12)
+        return {
+            "item_id": np.arange(self.num_items),
+            "topic": topic,
+            "embedding": embedding.astype(np.float32),
+            "quality": np.clip(generator.normal(size=self.num_items), -3.0, 3.0),
+            "price": np.exp(self.price_log_mean + self.price_log_stddev * generator.normal(size=self.num_items)),
+            "clickbait": generator.uniform(size=self.num_items),
+        }
+
+    @functools.cached_property
+    def _strides(self) -> NDArray[np.int64]:
+        steps = np.arange(1, self.num_items)
+        return steps[np.gcd(steps, self.num_items) == 1]
+
+    def _observed_columns(self) -> list[NDArray[np.float32]]:
+        items = self.catalogue
+        columns = {
+            "topic": np.eye(self.num_topics, dtype=np.float32)[items["topic"]],
+            "embedding": items["embedding"],
+            "quality": items["quality"][:, None],
+            "price": items["price"][:, None],
+            "clickbait": items["clickbait"][:, None],
+        }
+        return [columns[a].astype(np.float32) for a in CATALOGUE_OBSERVABLE if a in self.observed]
+
+    def feature_bounds(self) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+        table = np.concatenate(self._observed_columns(), axis=1)
+        low, high = table.min(axis=0), table.max(axis=0)
+        if "topic" in self.observed:  # a one-hot column of a topic that no item has is still a 0/1 column
+            low[: self.num_topics], high[: self.num_topics] = 0.0, 1.0
+        return low, high
+
+    @functools.lru_cache(maxsize=4)
+    def _feature_table(self, lead: int) -> NDArray[np.float32]:
+        table = np.concatenate(self._observed_columns(), axis=1)
+        return np.concatenate([np.zeros((self.num_items, lead), np.float32), table], axis=1)
+
+    def sample(self, u: NDArray[np.float64]) -> Items:
+        n, k = u.shape[0], u.shape[2]
+        if k > self.num_items:
+            raise ValueError(f"item_model {self.name!r}: {k} candidates requested from {self.num_items} items")
+        if k == self.num_items:
+            ids = np.tile(np.arange(self.num_items), (n, 1))
+        else:
+            start = (u[:, 0, 0] * self.num_items).astype(np.int64)
+            stride = self._strides[(u[:, 0, -1] * len(self._strides)).astype(np.int64)]
+            ids = (start[:, None] + stride[:, None] * np.arange(k)) % self.num_items
+        return {name: values[ids] if values.ndim > 1 else values.take(ids) for name, values in self.catalogue.items()}
+
+    def features(self, items: Items, lead: int = 0, out: NDArray[np.float32] | None = None) -> NDArray[np.float32]:
+        return self._feature_table(lead).take(items["item_id"], axis=0, out=out, mode="clip")

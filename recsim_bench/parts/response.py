@@ -14,6 +14,8 @@ from typing import Any, ClassVar, Mapping
 import numpy as np
 from numpy.typing import NDArray
 
+from scipy.special import expit
+
 from recsim_bench import rng
 from recsim_bench.parts.base import Part, check_finite, check_positive, sum_last
 from recsim_bench.parts.items import Items
@@ -23,6 +25,9 @@ Behaviours = dict[str, NDArray[np.float64]]
 
 #: Observed behaviours (not rewards) are capped here, as RecSim caps observed engagement and video length.
 OBSERVED_CAP = 100.0
+
+#: Behaviours that happen or not (0 or 1 per slot); the others are amounts (watch time, engagement, revenue).
+BINARY_BEHAVIOURS = frozenset({"click", "long_view", "like", "hate", "add_to_cart", "purchase", "leave"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,21 +43,26 @@ class ResponseModel(Part):
     def behaviour_bounds(self) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
         """Bounds of the observed behaviours, in the order of ``behaviours``.
 
-        A click is 0 or 1; other behaviours are observed capped at :data:`OBSERVED_CAP`.
+        Behaviours in :data:`BINARY_BEHAVIOURS` are 0 or 1; others are observed capped at :data:`OBSERVED_CAP`.
         """
         low = np.zeros(len(self.behaviours), np.float32)
-        high = np.full(len(self.behaviours), OBSERVED_CAP, np.float32)
-        high[0] = 1.0
+        high = np.array([1.0 if b in BINARY_BEHAVIOURS else OBSERVED_CAP for b in self.behaviours], np.float32)
         return low, high
 
     def respond(
-        self, user: UserState, slate: Items, clicked: NDArray[np.bool_], u: NDArray[np.float64]
+        self,
+        user: UserState,
+        slate: Items,
+        scores: NDArray[np.float64],
+        clicked: NDArray[np.bool_],
+        u: NDArray[np.float64],
     ) -> Behaviours:
-        """Behaviours of shape ``(N, S)``; ``u`` has shape ``(N, S, uniforms_per_slot)``."""
+        """Behaviours of shape ``(N, S)``; ``scores`` are the user model's affinities for the slate's
+        items, ``(N, S)``, and ``u`` has shape ``(N, S, uniforms_per_slot)``."""
         return {"click": clicked.astype(np.float64)}
 
-    def expected_given_click(self, user: UserState, items: Items) -> Behaviours:
-        """Each behaviour's expectation given a click on the item, shape ``(N, M)``."""
+    def expected_given_click(self, user: UserState, items: Items, scores: NDArray[np.float64]) -> Behaviours:
+        """Each behaviour's expectation given a click on the item, shape ``(N, M)`` (``scores`` as in :meth:`respond`)."""
         return {"click": np.ones(next(iter(items.values())).shape)}
 
 
@@ -75,10 +85,10 @@ class WatchTimeResponse(ResponseModel):
     def _watch_time(self, user: UserState, items: Items) -> NDArray[np.float64]:
         return np.minimum(items["length"], user["time_budget"][:, None])
 
-    def respond(self, user, slate, clicked, u):
+    def respond(self, user, slate, scores, clicked, u):
         return {"click": clicked.astype(np.float64), "watch_time": np.where(clicked, self._watch_time(user, slate), 0.0)}
 
-    def expected_given_click(self, user, items):
+    def expected_given_click(self, user, items, scores):
         watch = self._watch_time(user, items)
         return {"click": np.ones(watch.shape), "watch_time": watch}
 
@@ -115,20 +125,62 @@ class EngagementResponse(ResponseModel):
         scale = clickbait * self.choc_stddev + (1.0 - clickbait) * self.kale_stddev
         return loc, scale
 
-    def respond(self, user, slate, clicked, u):
+    def respond(self, user, slate, scores, clicked, u):
         loc, scale = self._log_normal(user, slate)
         engagement = np.exp(loc + scale * rng.normals(u[..., 0], u[..., 1]))
         return {"click": clicked.astype(np.float64), "engagement": np.where(clicked, engagement, 0.0)}
 
-    def expected_given_click(self, user, items):
+    def expected_given_click(self, user, items, scores):
         loc, scale = self._log_normal(user, items)
         return {"click": np.ones(loc.shape), "engagement": np.exp(loc + scale**2 / 2.0)}
+
+
+@dataclasses.dataclass(frozen=True)
+class MultiBehaviourResponse(ResponseModel):
+    """Independent behaviours after a click, each more likely the more the user likes the item.
+
+    Given a click on an item of score ``s``: ``long_view`` with probability
+    ``sigmoid(scale * (s - long_view_offset))``, ``like`` with ``sigmoid(scale * (s - like_offset))``
+    and ``hate`` with ``sigmoid(-scale * (s - hate_offset))``, each from its own uniform.
+    """
+
+    name: ClassVar[str] = "multi_behaviour"
+    behaviours: ClassVar[tuple[str, ...]] = ("click", "long_view", "like", "hate")
+    uniforms_per_slot: ClassVar[int] = 3
+
+    scale: float = 6.0
+    long_view_offset: float = 0.3
+    like_offset: float = 0.6
+    hate_offset: float = -0.2
+
+    def __post_init__(self) -> None:
+        check_positive(self, "scale", strict=False)
+        check_finite(self, "long_view_offset")
+        check_finite(self, "like_offset")
+        check_finite(self, "hate_offset")
+
+    def expected_given_click(self, user, items, scores):
+        return {
+            "click": np.ones(scores.shape),
+            "long_view": expit(self.scale * (scores - self.long_view_offset)),
+            "like": expit(self.scale * (scores - self.like_offset)),
+            "hate": expit(-self.scale * (scores - self.hate_offset)),
+        }
+
+    def respond(self, user, slate, scores, clicked, u):
+        probabilities = self.expected_given_click(user, slate, scores)
+        behaviours = {"click": clicked.astype(np.float64)}
+        for column, name in enumerate(self.behaviours[1:]):
+            behaviours[name] = (clicked & (u[..., column] < probabilities[name])).astype(np.float64)
+        return behaviours
 
 
 NAMED_REWARDS: dict[str, dict[str, float]] = {
     "clicks": {"click": 1.0},
     "watch_time": {"watch_time": 1.0},
     "engagement": {"engagement": 1.0},
+    "purchases": {"purchase": 1.0},
+    "revenue": {"revenue": 1.0},
 }
 
 RewardSpec = str | Mapping[str, float]
