@@ -4,8 +4,9 @@
     python benchmarks/reference_returns.py --extra          # also: LongTermSatisfaction, kale vs the myopic oracle
     python benchmarks/reference_returns.py --extra --docs   # also rewrites the numbers in the env cards and docstrings
 
-Each of ``random``, ``greedy`` and ``oracle`` (see :mod:`recsim_bench.references`)
-is evaluated over 1,000 episodes with seed 0; the mean return and its 95%
+Each of ``random``, ``greedy`` and ``oracle`` (see :mod:`recsim_bench.references`),
+and each environment's own ``EXTRA_POLICIES`` (its long-term comparisons), is
+evaluated over 1,000 episodes with seed 0; the mean return and its 95%
 Student-t interval go into the JSON file (written atomically) and a Markdown
 table is printed. ``--extra`` prints a second table. ``--docs`` rewrites the
 blocks between ``<!-- reference-returns:start/end -->`` (and ``kale:start/end``)
@@ -29,7 +30,8 @@ from typing import Any
 import numpy as np
 
 import recsim_bench
-from recsim_bench.references import POLICIES, REFERENCE_RETURNS_PATH, evaluate, mean_ci, oracle_policy
+from recsim_bench.envs.long_term_satisfaction import kale_policy
+from recsim_bench.references import REFERENCE_RETURNS_PATH, evaluate, mean_ci, oracle_policy, policies_for
 
 COMMAND = "python benchmarks/reference_returns.py"
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,12 +40,6 @@ EPISODES = 1000
 SEED = 0
 LTS_ID = "RecSimBench/LongTermSatisfaction-v0"
 RECSIM_SENSITIVITY = {"user_model": {"name": "long_term_satisfaction", "sensitivity": 0.01}}
-
-
-def kale_policy(env: Any, obs: dict[str, np.ndarray], rng: np.random.Generator) -> np.ndarray:
-    """LongTermSatisfaction: always the least clickbait candidates (the observed feature), lowest first."""
-    clickbait = obs["candidates"][:, :, 0]
-    return np.argsort(clickbait, axis=1, kind="stable")[:, : env.single_action_space.slate_size].astype(np.int64)
 
 
 #: Returns of the first episodes kept in the file, so that a test can tell when the dynamics changed under it.
@@ -149,16 +145,17 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     results: dict[str, Any] = {}
     for env_id in recsim_bench.SUITE:
-        results[env_id] = {name: measure(env_id, policy) for name, policy in POLICIES.items()}
+        results[env_id] = {name: measure(env_id, policy) for name, policy in policies_for(env_id).items()}
     results["command"] = COMMAND
     write_atomically(args.output, json.dumps(results, indent=2) + "\n")
     elapsed = time.perf_counter() - start
 
     print(f"Mean return and 95% CI over {EPISODES:,} episodes, seed {SEED} (`{COMMAND}`, {elapsed:.1f} s):\n")
-    print("| Environment | " + " | ".join(POLICIES) + " |")
-    print("|---|" + "---|" * len(POLICIES))
+    print("| Environment | policy | mean return [95% CI] |")
+    print("|---|---|---|")
     for env_id in recsim_bench.SUITE:
-        print(f"| {env_id} | " + " | ".join(cell(results[env_id][p]) for p in POLICIES) + " |")
+        for policy, result in results[env_id].items():
+            print(f"| {env_id} | {policy} | {cell(result)} |")
     print(f"\nwrote {args.output}")
 
     kale_table = None

@@ -21,6 +21,7 @@ Ties are broken by candidate index (a stable sort of the negated scores).
 
 from __future__ import annotations
 
+import importlib
 import json
 from pathlib import Path
 from typing import Any, Callable
@@ -72,6 +73,16 @@ def oracle_policy(env: Any, obs: dict[str, NDArray[np.float32]], rng: np.random.
 
 
 POLICIES: dict[str, Policy] = {"random": random_policy, "greedy": greedy_policy, "oracle": oracle_policy}
+
+
+def policies_for(env_id: str) -> dict[str, Policy]:
+    """The references of ``env_id``: :data:`POLICIES`, then its module's ``EXTRA_POLICIES`` (its long-term comparisons)."""
+    from recsim_bench.envs import SUITE
+
+    if env_id not in SUITE:
+        raise ValueError(f"env_id must be one of {sorted(SUITE)}, got {env_id!r}")
+    module = importlib.import_module(SUITE[env_id][0])
+    return {**POLICIES, **getattr(module, "EXTRA_POLICIES", {})}
 
 
 def evaluate(env_id: str, policy: Policy, episodes: int = 1000, seed: int = 0, **env_kwargs: Any) -> NDArray[np.float64]:
@@ -140,6 +151,7 @@ __all__ = [
     "load_reference_returns",
     "mean_ci",
     "oracle_policy",
+    "policies_for",
     "random_policy",
     "top_slates",
 ]

@@ -20,6 +20,7 @@ from recsim_bench.references import (
     load_reference_returns,
     mean_ci,
     oracle_policy,
+    policies_for,
     random_policy,
     top_slates,
 )
@@ -170,10 +171,19 @@ def test_reference_returns_file_covers_the_suite():
     assert references is not None, "run python benchmarks/reference_returns.py"
     assert references["command"] == "python benchmarks/reference_returns.py"
     for env_id in recsim_bench.SUITE:
-        for policy in POLICIES:
+        for policy in policies_for(env_id):
             result = references[env_id][policy]
             assert result["episodes"] == 1000 and result["seed"] == 0
             assert result["low"] <= result["mean"] <= result["high"]
+
+
+def test_each_env_has_the_three_references_and_its_own_extras():
+    from recsim_bench.envs.long_term_satisfaction import kale_policy
+
+    assert policies_for("RecSimBench/LongTermSatisfaction-v0") == {**POLICIES, "kale": kale_policy}
+    assert policies_for("RecSimBench/InterestEvolution-v0") == POLICIES
+    with pytest.raises(ValueError, match="env_id must be one of"):
+        policies_for("RecSimBench/Nope-v0")
 
 
 @pytest.mark.parametrize("env_id", sorted(recsim_bench.SUITE))
