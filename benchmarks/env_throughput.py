@@ -108,11 +108,13 @@ def peak_rss(env_id: str, num_envs: int, steps: int = 5) -> tuple[float, float]:
     return float(out[0]), float(out[1])
 
 
-def report(env_id: str, seconds: float, memory: bool) -> None:
+def report(env_id: str, seconds: float, memory: bool) -> dict[str, float]:
+    """Print one environment's table; return its headline figures for the summary."""
     print(f"\n## {env_id}\n")
     print("| setting | user-steps/s |")
     print("|---|---:|")
-    print(f"| single env via gym.make | {single_env_rate(env_id, seconds):,.0f} |")
+    single = single_env_rate(env_id, seconds)
+    print(f"| single env via gym.make | {single:,.0f} |")
     rates = {}
     for num_envs in VECTOR_SIZES:
         rates[num_envs] = vector_env_rate(env_id, num_envs, seconds)
@@ -126,6 +128,16 @@ def report(env_id: str, seconds: float, memory: bool) -> None:
         mib, rate = peak_rss(env_id, MEMORY_USERS)
         print(f"| RecVectorEnv, {MEMORY_USERS:,} users (separate process) | {rate:,.0f} |")
         print(f"\nPeak RSS stepping {MEMORY_USERS:,} users: {mib:,.0f} MiB ({mib / 1024:.2f} GiB)")
+    return {"single": single, "vector": rates[4096], "one_thread": one_thread, "ratio": rates[4096] / sync}
+
+
+def summary(figures: dict[str, dict[str, float]]) -> None:
+    """One table over every measured environment."""
+    print("\n## Summary (user-steps/s)\n")
+    print("| environment | single env | 4,096 users | 4,096 users, 1 thread | vs SyncVectorEnv 16 |")
+    print("|---|---:|---:|---:|---:|")
+    for env_id, f in figures.items():
+        print(f"| {env_id} | {f['single']:,.0f} | {f['vector']:,.0f} | {f['one_thread']:,.0f} | {f['ratio']:,.0f}x |")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -141,8 +153,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     ids = sorted(recsim_bench.SUITE) if args.env == "all" else [args.env]
     print(f"recsim-bench {recsim_bench.__version__}, numpy {np.__version__}, gymnasium {gym.__version__}")
-    for env_id in ids:
-        report(env_id, 1.0 if args.quick else args.seconds, memory=not args.quick)
+    figures = {env_id: report(env_id, 1.0 if args.quick else args.seconds, memory=not args.quick) for env_id in ids}
+    if len(ids) > 1:
+        summary(figures)
     return 0
 
 
