@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import warnings
 
 import gymnasium as gym
@@ -291,3 +292,53 @@ def test_vector_state_can_be_set_across_threads() -> None:
     _assert_same(dataclasses.asdict(venv.unwrapped.state), dataclasses.asdict(swapped))
     with pytest.raises(ValueError, match="state must have 6 rows"):
         venv.unwrapped.state = state.rows(slice(0, 2))
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_bad_slates_are_refused_without_changing_the_state(env_id: str) -> None:
+    env, twin = gym.make_vec(env_id, num_envs=3), gym.make_vec(env_id, num_envs=3)
+    space = env.single_action_space
+    k, s = space.num_candidates, space.slate_size
+    env.action_space.seed(0)
+    first, second = env.action_space.sample(), env.action_space.sample()
+    for e in (env, twin):
+        e.reset(seed=4)
+        e.step(first)
+    bad = [np.full((3, s), k), np.zeros((3, s + 1), dtype=np.int64), first.astype(np.float64) + 0.5]
+    if s > 1:
+        duplicated = first.copy()
+        duplicated[1, 1] = duplicated[1, 0]
+        bad.append(duplicated)
+    for slate in bad:
+        with pytest.raises(ValueError, match="action"):
+            env.step(slate)
+    _assert_same(env.step(second)[:4], twin.step(second)[:4])
+
+
+def test_every_named_part_builds_with_its_defaults_and_rebuilds_from_its_spec() -> None:
+    from recsim_bench.parts.base import _REGISTRY, build_part
+
+    assert {"item_model", "user_model", "choice_model", "response_model"} <= set(_REGISTRY)
+    for kind, parts in _REGISTRY.items():
+        for name in parts:
+            part = build_part(kind, name)
+            assert build_part(kind, json.loads(json.dumps(part.spec()))) == part
+            with pytest.raises(ValueError, match=rf"{kind} {name!r}: unknown parameter\(s\) \['colour'\]; allowed: \["):
+                build_part(kind, {"name": name, "colour": 1})
+        with pytest.raises(ValueError, match=rf"{kind}: unknown name 'nope'; allowed: \["):
+            build_part(kind, "nope")
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_every_named_reward_is_accepted_where_its_behaviours_exist(env_id: str) -> None:
+    from recsim_bench.parts import NAMED_REWARDS
+
+    behaviours = gym.make(env_id).unwrapped.sim.response_model.behaviours
+    for name, weights in NAMED_REWARDS.items():
+        if set(weights) <= set(behaviours):
+            assert gym.make(env_id, reward=name).unwrapped.sim.reward.spec() == weights
+        else:
+            with pytest.raises(ValueError, match=r"are not produced by the response model; allowed: \["):
+                gym.make(env_id, reward=name)
+    weights = {behaviour: float(i + 1) for i, behaviour in enumerate(behaviours)}
+    assert gym.make(env_id, reward=weights).unwrapped.sim.reward.spec() == weights
