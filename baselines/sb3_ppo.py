@@ -1,0 +1,198 @@
+"""Stable-Baselines3 PPO on a RecSimBench environment: the reference everyone knows.
+
+SB3's stock ``MultiDiscrete`` policy samples each slot independently and would repeat
+candidates, so this agent acts through :class:`~recsim_bench.wrappers.ScoreToSlateVector`:
+SB3's Gaussian PPO policy (``MultiInputPolicy`` over the Dict observation) outputs one
+score per candidate and the top-S distinct candidates become the slate. The rows run on
+the native vector env through :class:`~recsim_bench.wrappers.sb3.SB3VecEnv`
+(same-step autoreset, ``terminal_observation``, ``TimeLimit.truncated``), so SB3
+bootstraps truncated episodes as it should.
+
+Weights are saved as the SB3 policy's torch state dict (``weights.pt``, read back with
+``torch.load(weights_only=True)``) plus ``config.json``; SB3's own ``model.save`` zip is
+avoided because loading it unpickles parts of its ``data`` entry.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from stable_baselines3 import PPO
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.utils import get_device
+
+from recsim_bench.wrappers.sb3 import SB3VecEnv
+from recsim_bench.wrappers.score_to_slate import top_candidates
+
+
+@dataclasses.dataclass
+class SB3PPOConfig:
+    """Hyperparameters (``baselines/configs/sb3-ppo.toml``)."""
+
+    num_envs: int = 64
+    """Users stepped together (rows of the vector env)."""
+    n_steps: int = 64
+    """Rollout length per row between updates."""
+    batch_size: int = 512
+    """Minibatch size of the PPO update."""
+    n_epochs: int = 4
+    """Passes over each rollout."""
+    learning_rate: float = 3e-4
+    """Adam step size."""
+    gamma: float = 0.99
+    """Discount factor."""
+    gae_lambda: float = 0.95
+    """GAE's lambda."""
+    clip_range: float = 0.2
+    """PPO's ratio clipping."""
+    ent_coef: float = 0.0
+    """Entropy bonus weight."""
+    hidden: int = 64
+    """Width of the two hidden layers of the policy and value networks."""
+
+
+def _device(device: str) -> torch.device:
+    return get_device("auto" if device == "auto" else device)
+
+
+class SB3PPOAgent:
+    """Stable-Baselines3 PPO through the score-to-slate wrapper (see the module docstring)."""
+
+    Config = SB3PPOConfig
+
+    def __init__(self, env_id: str, config: SB3PPOConfig | None = None, env_kwargs: dict | None = None) -> None:
+        self.env_id = env_id
+        self.config = config or SB3PPOConfig()
+        self.env_kwargs = dict(env_kwargs or {})
+        self.model: PPO | None = None
+
+    def _build(self, venv: SB3VecEnv, seed: int, device: str) -> PPO:
+        c = self.config
+        return PPO(
+            "MultiInputPolicy",
+            venv,
+            n_steps=c.n_steps,
+            batch_size=c.batch_size,
+            n_epochs=c.n_epochs,
+            learning_rate=c.learning_rate,
+            gamma=c.gamma,
+            gae_lambda=c.gae_lambda,
+            clip_range=c.clip_range,
+            ent_coef=c.ent_coef,
+            policy_kwargs={"net_arch": [c.hidden, c.hidden]},
+            seed=seed,
+            device=_device(device),
+            verbose=0,
+        )
+
+    # ------------------------------------------------------------------ protocol
+    def act(self, obs: dict[str, np.ndarray], deterministic: bool = True) -> np.ndarray:
+        if self.model is None:
+            raise RuntimeError("SB3PPOAgent: train() or load() before act()")
+        scores, _ = self.model.predict(obs, deterministic=deterministic)
+        num_rows, num_candidates = obs["candidates"].shape[:2]
+        slate_size = obs["response"].shape[1]
+        return top_candidates(scores, (num_rows, num_candidates), slate_size, "scores").astype(np.int64)
+
+    def reset(self, started: np.ndarray, seeds: np.ndarray | None = None) -> None:
+        """Nothing to forget: the policy has no memory."""
+
+    def train(
+        self,
+        env_id: str,
+        steps: int,
+        seed: int,
+        device: str = "auto",
+        env_kwargs: dict | None = None,
+        log_dir: str | None = None,
+    ) -> dict:
+        """Run SB3's ``learn`` for ``steps`` user-steps on the train split; log episodes to ``log_dir/progress.csv``."""
+        self.env_id, self.env_kwargs = env_id, dict(env_kwargs or self.env_kwargs)
+        venv = SB3VecEnv.make(env_id, self.config.num_envs, seed=seed, score_to_slate=True, **self.env_kwargs)
+        self.model = self._build(venv, seed, device)
+        logger = _EpisodeLog(self.config.num_envs, log_dir)
+        start = time.perf_counter()
+        self.model.learn(total_timesteps=int(steps), callback=logger)
+        seconds = time.perf_counter() - start
+        venv.close()
+        done = int(self.model.num_timesteps)
+        return {
+            "steps": done,
+            "seconds": seconds,
+            "steps_per_second": done / seconds,
+            "recent_return": logger.recent_return(),
+            "device": str(self.model.device),
+        }
+
+    def save(self, path: str) -> None:
+        if self.model is None:
+            raise RuntimeError("SB3PPOAgent: nothing to save before train() or load()")
+        directory = Path(path)
+        directory.mkdir(parents=True, exist_ok=True)
+        torch.save(self.model.policy.state_dict(), directory / "weights.pt")
+        meta = {"agent": "sb3-ppo", "env_id": self.env_id, "env_kwargs": self.env_kwargs, "config": dataclasses.asdict(self.config)}
+        (directory / "config.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str, device: str = "auto") -> "SB3PPOAgent":
+        directory = Path(path)
+        try:
+            meta = json.loads((directory / "config.json").read_text(encoding="utf-8"))
+            if meta.get("agent") != "sb3-ppo":
+                raise ValueError(f"not an sb3-ppo checkpoint (agent={meta.get('agent')!r})")
+            agent = cls(meta["env_id"], SB3PPOConfig(**meta["config"]), meta["env_kwargs"])
+        except (OSError, KeyError, TypeError, json.JSONDecodeError) as error:
+            raise ValueError(f"{directory}: unreadable sb3-ppo config.json: {error}") from None
+        venv = SB3VecEnv.make(agent.env_id, agent.config.num_envs, score_to_slate=True, **agent.env_kwargs)
+        agent.model = agent._build(venv, seed=0, device=device)
+        try:
+            state = torch.load(directory / "weights.pt", map_location=agent.model.device, weights_only=True)
+            agent.model.policy.load_state_dict(state)
+        except Exception as error:  # torch raises many kinds on a foreign or damaged file
+            raise ValueError(f"{directory / 'weights.pt'}: not sb3-ppo weights for {agent.env_id}: {error}") from None
+        venv.close()
+        return agent
+
+
+class _EpisodeLog(BaseCallback):
+    """Writes one CSV row per rollout: steps, wall time, steps/s and the mean return of the episodes finished so far."""
+
+    def __init__(self, num_envs: int, log_dir: str | None) -> None:
+        super().__init__()
+        self._running = np.zeros(num_envs)
+        self._finished: list[float] = []
+        self._start = time.perf_counter()
+        self._file = None
+        if log_dir is not None:
+            Path(log_dir).mkdir(parents=True, exist_ok=True)
+            self._file = open(Path(log_dir) / "progress.csv", "w", newline="", encoding="utf-8")
+            self._writer = csv.writer(self._file)
+            self._writer.writerow(["steps", "seconds", "steps_per_second", "recent_return"])
+
+    def recent_return(self, window: int = 100) -> float:
+        return float(np.mean(self._finished[-window:])) if self._finished else float("nan")
+
+    def _on_step(self) -> bool:
+        self._running += self.locals["rewards"]
+        dones = self.locals["dones"]
+        self._finished.extend(self._running[dones].tolist())
+        self._running[dones] = 0.0
+        return True
+
+    def _on_rollout_end(self) -> None:
+        if self._file is not None:
+            seconds = time.perf_counter() - self._start
+            steps = self.model.num_timesteps
+            self._writer.writerow([steps, f"{seconds:.3f}", f"{steps / seconds:.1f}", f"{self.recent_return():.4f}"])
+            self._file.flush()
+
+    def _on_training_end(self) -> None:
+        if self._file is not None:
+            self._file.close()
