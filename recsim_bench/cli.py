@@ -3,6 +3,10 @@
     recsim-bench list                         registered ids, one line each
     recsim-bench describe RecSimBench/InterestEvolution-v0
     recsim-bench demo [--episodes 5] [--seed 0]
+    recsim-bench train AGENT ID --steps N --seed S --device auto --out DIR [--set key=value ...]
+    recsim-bench evaluate AGENT ID [--checkpoint DIR] --episodes N --split test --seed S [--num-envs N]
+
+``train`` and ``evaluate`` need the reference agents of ``baselines/`` (the ``baselines`` extra).
 
 ``describe`` and other commands taking an id also accept it without the
 ``RecSimBench/`` namespace. An unknown id exits with status 2.
@@ -11,18 +15,24 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import os
 import sys
 import time
+from pathlib import Path
 from typing import Any, Sequence
 
 import gymnasium as gym
 
 import recsim_bench
 from recsim_bench.envs import NAMESPACE, SUITE
-from recsim_bench.references import POLICIES, evaluate, load_reference_returns
+from recsim_bench.agents import evaluate_agent
+from recsim_bench.references import POLICIES, evaluate, load_reference_returns, mean_ci
 
 DEMO_POLICIES = ("random", "greedy")
+#: Agents that act without training (evaluate builds them from their config, no checkpoint).
+UNTRAINED_AGENTS = ("random", "oracle", "linucb", "thompson")
 
 
 class UnknownEnvironment(ValueError):
@@ -114,6 +124,74 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _overrides(pairs: list[str]) -> dict[str, Any]:
+    """``key=value`` pairs, each value read as JSON when it parses (numbers, booleans, lists), else as a string."""
+    values = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--set expects key=value, got {pair!r}")
+        try:
+            values[key] = json.loads(text)
+        except json.JSONDecodeError:
+            values[key] = text
+    return values
+
+
+def _write_json(path: Path, payload: dict[str, Any]) -> None:
+    """Write ``payload`` to ``path`` atomically (a temporary file renamed over it)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from baselines import make_agent
+
+    env_id = resolve_id(args.env_id)
+    env_kwargs = json.loads(args.env_kwargs)
+    agent = make_agent(args.agent, env_id, _overrides(args.set), env_kwargs=env_kwargs)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    print(f"training {args.agent} on {env_id} for {args.steps:,} steps (seed {args.seed}, device {args.device}) -> {out}")
+    summary = agent.train(env_id, args.steps, args.seed, device=args.device, env_kwargs=env_kwargs, log_dir=str(out))
+    agent.save(str(out))
+    run = {
+        "agent": args.agent,
+        "env_id": env_id,
+        "env_kwargs": env_kwargs,
+        "steps": args.steps,
+        "seed": args.seed,
+        "device": args.device,
+        "config": dataclasses.asdict(agent.config),
+        "summary": summary,
+    }
+    _write_json(out / "run.json", run)
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from baselines import agent_class, make_agent
+
+    env_id = resolve_id(args.env_id)
+    if args.checkpoint is not None:
+        agent = agent_class(args.agent).load(args.checkpoint, device=args.device)
+    elif args.agent in UNTRAINED_AGENTS:
+        agent = make_agent(args.agent, env_id)
+    else:
+        print(f"recsim-bench evaluate: {args.agent} learns: pass --checkpoint DIR (from recsim-bench train)", file=sys.stderr)
+        return 2
+    start = time.perf_counter()
+    returns = evaluate_agent(agent, env_id, args.episodes, args.seed, split=args.split, num_envs=args.num_envs)
+    mean, low, high = mean_ci(returns)
+    print(
+        f"{args.agent} on {env_id}, {args.split} users 0..{args.episodes - 1}, seed {args.seed}: "
+        f"mean return {mean:.2f} [95% CI {low:.2f}, {high:.2f}] ({time.perf_counter() - start:.1f} s)"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="recsim-bench",
@@ -132,6 +210,28 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--episodes", type=int, default=5, help="episodes per environment and policy (default 5)")
     demo.add_argument("--seed", type=int, default=0, help="seed of the first episode (default 0)")
     demo.set_defaults(run=cmd_demo)
+
+    train = commands.add_parser("train", help="train a reference agent and save its weights, config and learning curve")
+    train.add_argument("agent", metavar="AGENT", help="e.g. ppo, slateq, sb3-ppo, greedy")
+    train.add_argument("env_id", metavar="ID")
+    train.add_argument("--steps", type=int, required=True, help="environment steps (user-steps) to train for")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
+    train.add_argument("--out", required=True, help="directory for weights, config.json, run.json, progress.csv")
+    train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a hyperparameter")
+    train.add_argument("--env-kwargs", default="{}", help="JSON dict of gym.make arguments")
+    train.set_defaults(run=cmd_train)
+
+    evaluate_cmd = commands.add_parser("evaluate", help="mean return with a 95%% CI of an agent on test users")
+    evaluate_cmd.add_argument("agent", metavar="AGENT")
+    evaluate_cmd.add_argument("env_id", metavar="ID")
+    evaluate_cmd.add_argument("--checkpoint", default=None, help="directory written by recsim-bench train")
+    evaluate_cmd.add_argument("--episodes", type=int, default=1000)
+    evaluate_cmd.add_argument("--split", default="test", choices=["train", "test"])
+    evaluate_cmd.add_argument("--seed", type=int, default=0)
+    evaluate_cmd.add_argument("--num-envs", type=int, default=None, help="users in parallel (the numbers do not change)")
+    evaluate_cmd.add_argument("--device", default="auto")
+    evaluate_cmd.set_defaults(run=cmd_evaluate)
     return parser
 
 
@@ -140,7 +240,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except UnknownEnvironment as error:
+    except (UnknownEnvironment, ValueError) as error:
         print(f"recsim-bench {args.command}: error: {error}", file=sys.stderr)
         return 2
 
