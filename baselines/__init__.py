@@ -1,1 +1,93 @@
-"""Reference agents for recsim-bench (they depend on ``recsim_bench``, never the other way round)."""
+"""Reference agents for recsim-bench (they depend on ``recsim_bench``, never the other way round).
+
+Every agent class follows :mod:`recsim_bench.agents`' protocol and one construction
+convention: a class attribute ``Config`` (a dataclass of hyperparameters, each field
+documented) and ``__init__(self, env_id, config=None, **kwargs)``. Hyperparameters come
+from ``baselines/configs/<name>.toml`` (see ``baselines/configs/README.md``):
+``[default]``, then the environment's own section, then the caller's overrides.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import re
+import tomllib
+import typing
+from pathlib import Path
+from typing import Any
+
+#: Agent name -> ``"module:Class"``.
+AGENTS: dict[str, str] = {
+    "random": "baselines.random_agent:RandomAgent",
+    "oracle": "baselines.oracle:OracleAgent",
+    "greedy": "baselines.greedy:GreedyAgent",
+    "linucb": "baselines.linucb:LinUCBAgent",
+    "thompson": "baselines.thompson:ThompsonAgent",
+}
+
+CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+
+_ENV_SECTION = re.compile(r"^[\w.-]+/[\w.-]+-v\d+$")
+
+
+def agent_class(name: str) -> type:
+    """The class registered as ``name`` in :data:`AGENTS`."""
+    if name not in AGENTS:
+        raise ValueError(f"unknown agent {name!r}; allowed: {sorted(AGENTS)}")
+    module, _, attribute = AGENTS[name].partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
+def load_config(name: str, env_id: str, path: Path | str | None = None) -> dict[str, Any]:
+    """Hyperparameters of agent ``name`` for ``env_id``: the file's ``[default]`` table, then its ``["<env_id>"]`` table.
+
+    ``path`` defaults to ``baselines/configs/<name>.toml``. Tables other than ``default`` must
+    be environment ids (``"Namespace/Name-vN"``); values must be scalars or lists.
+    """
+    file = CONFIG_DIR / f"{name}.toml" if path is None else Path(path)
+    try:
+        with open(file, "rb") as f:
+            tables = tomllib.load(f)
+    except FileNotFoundError:
+        raise ValueError(f"no config file for agent {name!r}: expected {file}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ValueError(f"{file}: invalid TOML: {error}") from None
+    for section, table in tables.items():
+        if section != "default" and not _ENV_SECTION.match(section):
+            raise ValueError(f"{file}: table [{section}] must be [default] or an env id like [\"RecSimBench/Name-v0\"]")
+        if not isinstance(table, dict):
+            raise ValueError(f"{file}: {section!r} must be a table of hyperparameters, got {table!r}")
+    return {**tables.get("default", {}), **tables.get(env_id, {})}
+
+
+def build_config(config_class: type, values: dict[str, Any], source: str = "config") -> Any:
+    """An instance of the dataclass ``config_class`` from ``values``; unknown keys and wrong types raise ``ValueError``."""
+    fields = {field.name: field for field in dataclasses.fields(config_class)}
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise ValueError(f"{source}: unknown key(s) {unknown}; allowed: {sorted(fields)}")
+    hints = typing.get_type_hints(config_class)
+    checked = {}
+    for key, value in values.items():
+        expected = hints[key]
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if expected in (bool, int, float, str) and type(value) is not expected:
+            raise ValueError(f"{source}: {key} must be a {expected.__name__}, got {value!r}")
+        checked[key] = value
+    return config_class(**checked)
+
+
+def make_agent(name: str, env_id: str, config_overrides: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+    """Agent ``name`` for ``env_id``, configured by its TOML file then ``config_overrides``.
+
+    ``kwargs`` go to the agent's constructor (e.g. ``env_kwargs`` for the env's ``gym.make`` arguments).
+    """
+    cls = agent_class(name)
+    values = {**load_config(name, env_id), **(config_overrides or {})}
+    config = build_config(cls.Config, values, source=f"{name} config for {env_id}")
+    return cls(env_id, config, **kwargs)
+
+
+__all__ = ["AGENTS", "CONFIG_DIR", "agent_class", "build_config", "load_config", "make_agent"]

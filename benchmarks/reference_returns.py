@@ -27,7 +27,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 
 import recsim_bench
 from recsim_bench.envs.long_term_satisfaction import kale_policy
