@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import os
 import sys
 import time
@@ -155,6 +156,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     print(f"training {args.agent} on {env_id} for {args.steps:,} steps (seed {args.seed}, device {args.device}) -> {out}")
     summary = agent.train(env_id, args.steps, args.seed, device=args.device, env_kwargs=env_kwargs, log_dir=str(out))
+    summary = {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in summary.items()}  # strict JSON
     agent.save(str(out))
     run = {
         "agent": args.agent,
