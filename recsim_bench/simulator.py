@@ -362,10 +362,10 @@ def _check_compatible(item_model: ItemModel, user_model: UserModel, response_mod
             f"user_model {user_model.name!r} needs behaviour(s) {missing}, which response_model "
             f"{response_model.name!r} does not produce (it produces {list(response_model.behaviours)})"
         )
-    item_topics = getattr(item_model, "num_topics", None)
-    user_topics = getattr(user_model, "num_topics", None)
-    if item_topics is not None and user_topics is not None and item_topics != user_topics:
-        raise ValueError(
-            f"user_model {user_model.name!r} has {user_topics} topics but item_model {item_model.name!r} "
-            f"has {item_topics}; set num_topics (or the per-topic lists) to agree"
-        )
+    for size in ("num_topics", "embedding_dim"):
+        item_size, user_size = getattr(item_model, size, None), getattr(user_model, size, None)
+        if item_size is not None and user_size is not None and item_size != user_size:
+            raise ValueError(
+                f"user_model {user_model.name!r} has {size}={user_size} but item_model {item_model.name!r} "
+                f"has {size}={item_size}; set {size} (or the per-topic lists) to agree"
+            )

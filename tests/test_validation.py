@@ -229,7 +229,7 @@ BAD_CONFIGS = [
     pytest.param(
         ENV_ID,
         {"item_model": {"name": "topic_quality", "num_topics": 10}},
-        ["user_model 'interest_evolution' has 20 topics but item_model 'topic_quality' has 10"],
+        ["user_model 'interest_evolution' has num_topics=20 but item_model 'topic_quality' has num_topics=10"],
         id="topic-count-mismatch",
     ),
     pytest.param(

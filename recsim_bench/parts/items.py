@@ -311,7 +311,8 @@ class CatalogueItems(ItemModel):
             start = (u[:, 0, 0] * self.num_items).astype(np.int64)
             stride = self._strides[(u[:, 0, -1] * len(self._strides)).astype(np.int64)]
             ids = (start[:, None] + stride[:, None] * np.arange(k)) % self.num_items
-        return {name: values[ids] if values.ndim > 1 else values.take(ids) for name, values in self.catalogue.items()}
+        # take with mode="clip" (ids are in range by construction) skips numpy's bounds check and fancy-index path.
+        return {name: values.take(ids, axis=0, mode="clip") for name, values in self.catalogue.items()}
 
     def features(self, items: Items, lead: int = 0, out: NDArray[np.float32] | None = None) -> NDArray[np.float32]:
         return self._feature_table(lead).take(items["item_id"], axis=0, out=out, mode="clip")
