@@ -24,6 +24,8 @@ AGENTS: dict[str, str] = {
     "greedy": "baselines.greedy:GreedyAgent",
     "linucb": "baselines.linucb:LinUCBAgent",
     "thompson": "baselines.thompson:ThompsonAgent",
+    "slateq": "baselines.slateq:SlateQAgent",
+    "sb3-ppo": "baselines.sb3_ppo:SB3PPOAgent",
 }
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
