@@ -24,6 +24,7 @@ AGENTS: dict[str, str] = {
     "greedy": "baselines.greedy:GreedyAgent",
     "linucb": "baselines.linucb:LinUCBAgent",
     "thompson": "baselines.thompson:ThompsonAgent",
+    "ppo": "baselines.ppo:PPOAgent",
     "slateq": "baselines.slateq:SlateQAgent",
     "sb3-ppo": "baselines.sb3_ppo:SB3PPOAgent",
 }

@@ -157,9 +157,10 @@ class Simulator:
             {
                 "user": _bounds_box(np.append(user_low, 0.0), np.append(user_high, 1.0)),
                 "candidates": _bounds_box(np.tile(feat_low, (k, 1)), np.tile(feat_high, (k, 1))),
+                # The response is all zeros before the first step, so its bounds include 0.
                 "response": _bounds_box(
-                    np.tile(np.concatenate([beh_low, feat_low]), (s, 1)),
-                    np.tile(np.concatenate([beh_high, feat_high]), (s, 1)),
+                    np.tile(np.minimum(np.concatenate([beh_low, feat_low]), 0.0), (s, 1)),
+                    np.tile(np.maximum(np.concatenate([beh_high, feat_high]), 0.0), (s, 1)),
                 ),
             }
         )

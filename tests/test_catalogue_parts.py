@@ -142,3 +142,8 @@ def test_the_oracle_of_a_position_based_env_uses_the_top_slot_click_probability(
     click = expit(3.0 * interest)
     given_click = 1.0 + 2.0 * expit(6.0 * (interest - 0.6)) - expit(-6.0 * (interest + 0.2))
     assert_allclose(venv.unwrapped.expected_rewards(), click * given_click, rtol=1e-12)
+
+
+def test_an_embedding_size_mismatch_is_refused_at_construction() -> None:
+    with pytest.raises(ValueError, match="has embedding_dim=8 but item_model 'catalogue' has embedding_dim=4"):
+        gym.make("RecSimBench/ColdStart-v0", item_model={"name": "catalogue", "num_items": 200, "embedding_dim": 4})

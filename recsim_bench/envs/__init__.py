@@ -5,14 +5,24 @@ from __future__ import annotations
 import gymnasium as gym
 
 from recsim_bench.envs.core import RecEnv, RecVectorEnv, SlateSpace
+from recsim_bench.envs.boredom import BoredomEnv, BoredomVectorEnv
+from recsim_bench.envs.ecommerce import EcommerceEnv, EcommerceVectorEnv
+from recsim_bench.envs.cold_start import ColdStartEnv, ColdStartVectorEnv
 from recsim_bench.envs.interest_evolution import InterestEvolutionEnv, InterestEvolutionVectorEnv
 from recsim_bench.envs.interest_exploration import InterestExplorationEnv, InterestExplorationVectorEnv
 from recsim_bench.envs.long_term_satisfaction import LongTermSatisfactionEnv, LongTermSatisfactionVectorEnv
+from recsim_bench.envs.retention import RetentionEnv, RetentionVectorEnv
 
 NAMESPACE = "RecSimBench"
 
 # id -> (module, single class, vector class, one-line description)
 SUITE: dict[str, tuple[str, str, str, str]] = {
+    f"{NAMESPACE}/ColdStart-v0": (
+        "recsim_bench.envs.cold_start",
+        "ColdStartEnv",
+        "ColdStartVectorEnv",
+        "Meta-RL cold start: infer a new user's hidden taste from clicks; test users come from held-out segments.",
+    ),
     f"{NAMESPACE}/InterestEvolution-v0": (
         "recsim_bench.envs.interest_evolution",
         "InterestEvolutionEnv",
@@ -31,6 +41,24 @@ SUITE: dict[str, tuple[str, str, str, str]] = {
         "InterestExplorationVectorEnv",
         "RecSim interest exploration: hidden user types; myopic policies neglect niche interests.",
     ),
+    f"{NAMESPACE}/Retention-v0": (
+        "recsim_bench.envs.retention",
+        "RetentionEnv",
+        "RetentionVectorEnv",
+        "Sessions of one user: bad slates end a session, unsatisfying sessions delay the return or lose the user.",
+    ),
+    f"{NAMESPACE}/Ecommerce-v0": (
+        "recsim_bench.envs.ecommerce",
+        "EcommerceEnv",
+        "EcommerceVectorEnv",
+        "A shopping session: click, add-to-cart, purchase funnel; price vs willingness to pay; reward revenue.",
+    ),
+    f"{NAMESPACE}/Boredom-v0": (
+        "recsim_bench.envs.boredom",
+        "BoredomEnv",
+        "BoredomVectorEnv",
+        "Taste drifts toward clicks; a topic clicked too often bores the user for a while: diversity pays.",
+    ),
 }
 
 
@@ -43,6 +71,12 @@ def register_suite() -> None:
 
 __all__ = [
     "SUITE",
+    "BoredomEnv",
+    "BoredomVectorEnv",
+    "ColdStartEnv",
+    "ColdStartVectorEnv",
+    "EcommerceEnv",
+    "EcommerceVectorEnv",
     "InterestEvolutionEnv",
     "InterestEvolutionVectorEnv",
     "InterestExplorationEnv",
@@ -51,6 +85,8 @@ __all__ = [
     "LongTermSatisfactionVectorEnv",
     "RecEnv",
     "RecVectorEnv",
+    "RetentionEnv",
+    "RetentionVectorEnv",
     "SlateSpace",
     "register_suite",
 ]

@@ -80,7 +80,7 @@ def take_rows(values: NDArray, flat: NDArray[np.int64]) -> NDArray:
     """``values`` (``(N, M, ...)``) at flat indices into its first two axes: shape ``flat.shape + (...)``."""
     if values.ndim == 2:
         return values.take(flat)
-    return values.reshape(-1, *values.shape[2:])[flat]
+    return values.reshape(-1, *values.shape[2:]).take(flat, axis=0)
 
 
 def sum_last(values: NDArray) -> NDArray:

@@ -1,0 +1,597 @@
+"""Proximal Policy Optimisation over slates, on a RecSimBench vector env of thousands of users.
+
+One readable file in the manner of CleanRL's ``ppo.py`` (Huang et al. 2022), with the
+corrections that recommender episodes need:
+
+- **Policy.** The user observation and the last ``response`` (flattened) are encoded by an MLP
+  into a context; every candidate is scored by one MLP over ``[candidate features, context]``
+  shared across candidates, so any number of candidates works, plus a linear term in the
+  candidate features (wide and deep). The first layer of that MLP is split as
+  ``W_c c + W_h h``: ``W_h h`` is computed once per row, not once per candidate. The
+  value is an MLP over ``[context, mean of the candidate features]``.
+- **Slates.** A slate of ``S`` distinct candidates is drawn from a Plackett-Luce distribution over
+  the ``K`` scores: the first slot from ``softmax(scores)``, each next slot from the softmax over
+  the candidates left. ``log p(slate) = sum_s (score[a_s] - logsumexp(scores of the candidates
+  not yet chosen))``. Samples come from the Gumbel-top-S trick (the S largest of ``scores +
+  Gumbel noise``; Kool et al. 2019). The acting-deterministically slate is the top-S scores.
+- **Entropy.** The chain rule gives ``H(slate) = sum_s E[H(slot s | slots < s)]``; the bonus is
+  its one-sample estimate: the sum over slots of the entropy of each sequential softmax given the
+  stored slate's prefix.
+- **GAE** (Schulman et al. 2016) stops at every episode end; a *truncated* row is bootstrapped
+  from the value of its final observation (``infos["final_obs"]`` of the same-step autoreset
+  env), a *terminated* row is not (as Stable-Baselines3 does; CleanRL folds the two together).
+  The observation after a finished row is the next episode's first.
+- **Update.** Per-minibatch advantage normalisation, the clipped surrogate, a value loss, an
+  entropy bonus, one global gradient-norm clip; optional linear learning-rate annealing.
+
+Everything that is a tensor stays on the device; the environment steps on the CPU in numpy, and
+each step moves one observation batch to the device and one batch of slates back. On CUDA the
+forward passes run under bf16 autocast with TF32 matmuls; log-probabilities are computed in float32.
+
+Example:
+    >>> from baselines.ppo import PPOAgent, PPOConfig
+    >>> agent = PPOAgent(config=PPOConfig.for_env("RecSimBench/InterestEvolution-v0", {"num_envs": 64, "num_steps": 8}))
+    >>> summary = agent.train("RecSimBench/InterestEvolution-v0", steps=1024, seed=0)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import collections
+import csv
+import dataclasses
+import json
+import math
+import os
+import time
+import tomllib
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+from numpy.typing import NDArray
+from torch import nn
+
+import recsim_bench  # noqa: F401  (registers the environments)
+from recsim_bench import rng
+
+CONFIG_PATH = Path(__file__).resolve().parent / "configs" / "ppo.toml"
+WEIGHTS_FILE, OPTIMIZER_FILE, CONFIG_FILE = "weights.pt", "optimizer.pt", "config.json"
+
+
+@dataclasses.dataclass
+class PPOConfig:
+    """PPO hyperparameters; defaults come from ``baselines/configs/ppo.toml`` (see :meth:`for_env`)."""
+
+    num_envs: int = 1024
+    """Users stepped together (rows of the vector env)."""
+    num_steps: int = 32
+    """Steps per row in a rollout; a rollout holds ``num_envs * num_steps`` transitions."""
+    gamma: float = 0.99
+    """Discount factor."""
+    gae_lambda: float = 0.95
+    """GAE's lambda."""
+    learning_rate: float = 2e-3
+    """Adam's step size (at the start, when annealed)."""
+    anneal_lr: bool = True
+    """Decrease the learning rate linearly to 0 over the training budget."""
+    update_epochs: int = 4
+    """Passes over each rollout."""
+    num_minibatches: int = 8
+    """Minibatches per pass."""
+    clip_coef: float = 0.2
+    """Clipping range of the probability ratio."""
+    ent_coef: float = 0.001
+    """Weight of the entropy bonus."""
+    vf_coef: float = 0.5
+    """Weight of the value loss."""
+    max_grad_norm: float = 0.5
+    """Global gradient-norm clip."""
+    norm_adv: bool = True
+    """Normalise advantages per minibatch."""
+    reward_scale: float = 0.1
+    """Rewards are multiplied by this for learning (the value targets stay near 1-10); logs are unscaled."""
+    context_hidden: tuple[int, ...] = (64, 64)
+    """Hidden sizes of the context MLP (user + last response); its last size is the context width."""
+    score_hidden: tuple[int, ...] = (64,)
+    """Hidden sizes of the per-candidate scoring MLP."""
+    value_hidden: tuple[int, ...] = (64,)
+    """Hidden sizes of the value MLP."""
+    num_threads: int | None = None
+    """Threads of the vector env (``None``: its automatic choice)."""
+    log_every: int = 10
+    """Iterations between progress lines and CSV rows."""
+    checkpoint_every: int = 50
+    """Iterations between checkpoints into ``log_dir`` (0: only at the end)."""
+    verbose: bool = True
+    """Print progress lines."""
+
+    @classmethod
+    def for_env(cls, env_id: str | None = None, overrides: dict[str, Any] | None = None, path: Path | str = CONFIG_PATH) -> "PPOConfig":
+        """``[default]`` of the TOML file, then its ``[env_id]`` section, then ``overrides``."""
+        with open(path, "rb") as f:
+            table = tomllib.load(f)
+        values = {**table.get("default", {}), **(table.get(env_id, {}) if env_id else {}), **(overrides or {})}
+        return cls.from_dict(values)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "PPOConfig":
+        """A config from plain values (lists become tuples); unknown keys raise ``ValueError``."""
+        names = {field.name for field in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise ValueError(f"PPOConfig: unknown field(s) {unknown}; allowed: {sorted(names)}")
+        return cls(**{key: tuple(value) if isinstance(value, list) else value for key, value in values.items()})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {key: list(value) if isinstance(value, tuple) else value for key, value in dataclasses.asdict(self).items()}
+
+
+# ----------------------------------------------------------------------------------------------
+# Slate distribution and losses (pure functions, tested by hand)
+
+
+def plackett_luce_log_prob(scores: torch.Tensor, slates: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Log-probability of ``slates`` (B, S) under Plackett-Luce over ``scores`` (B, K), and the entropy estimate.
+
+    Returns ``(log_prob, entropy)``, each (B,): ``log_prob = sum_s (scores[a_s] - logsumexp over the
+    candidates not in a_1..a_{s-1})`` and ``entropy = sum_s H(softmax over those candidates)``.
+    """
+    scores = scores.float()
+    log_prob = scores.new_zeros(scores.shape[0])
+    entropy = scores.new_zeros(scores.shape[0])
+    masked = scores
+    for slot in range(slates.shape[1]):
+        chosen = slates[:, slot : slot + 1]
+        log_softmax = torch.log_softmax(masked, dim=-1)
+        log_prob = log_prob + log_softmax.gather(1, chosen).squeeze(1)
+        probs = log_softmax.exp()
+        entropy = entropy - (probs * torch.where(probs > 0, log_softmax, 0.0)).sum(-1)
+        masked = masked.scatter(1, chosen, -math.inf)
+    return log_prob, entropy
+
+
+def gumbel_top_slates(scores: torch.Tensor, slate_size: int, uniforms: torch.Tensor) -> torch.Tensor:
+    """Plackett-Luce samples of ``slate_size`` distinct candidates: the top of ``scores - log(-log(uniforms))``."""
+    gumbel = -torch.log(-torch.log(uniforms))
+    return torch.topk(scores.float() + gumbel, slate_size, dim=-1).indices
+
+
+def compute_gae(
+    rewards: torch.Tensor,
+    values: torch.Tensor,
+    terminated: torch.Tensor,
+    truncated: torch.Tensor,
+    final_values: torch.Tensor,
+    next_value: torch.Tensor,
+    gamma: float,
+    gae_lambda: float,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Advantages and returns (T, N) of a rollout with same-step autoreset.
+
+    Step ``t`` of row ``n`` saw ``values[t]``, got ``rewards[t]`` and ended its episode if
+    ``terminated[t] | truncated[t]`` (bool); the observation after it (value ``values[t + 1]``,
+    or ``next_value`` after the last step) then belongs to the next episode and is not used.
+    A truncated, not terminated, step is bootstrapped from ``final_values[t]``, the value of
+    its episode's last observation; a terminated step is not bootstrapped.
+    """
+    done = (terminated | truncated).float()
+    bootstrap = (truncated & ~terminated).float()
+    advantages = torch.zeros_like(rewards)
+    last = torch.zeros_like(next_value)
+    for t in reversed(range(rewards.shape[0])):
+        following = next_value if t == rewards.shape[0] - 1 else values[t + 1]
+        target = rewards[t] + gamma * ((1.0 - done[t]) * following + bootstrap[t] * final_values[t])
+        delta = target - values[t]
+        last = delta + gamma * gae_lambda * (1.0 - done[t]) * last
+        advantages[t] = last
+    return advantages, advantages + values
+
+
+def clipped_policy_loss(log_prob: torch.Tensor, old_log_prob: torch.Tensor, advantages: torch.Tensor, clip: float) -> torch.Tensor:
+    """PPO's clipped surrogate, to minimise: ``mean(max(-A r, -A clip(r, 1 - clip, 1 + clip)))``, ``r = exp(log_prob - old)``."""
+    ratio = torch.exp(log_prob - old_log_prob)
+    return torch.max(-advantages * ratio, -advantages * torch.clamp(ratio, 1.0 - clip, 1.0 + clip)).mean()
+
+
+# ----------------------------------------------------------------------------------------------
+# Network
+
+
+def _mlp(sizes: list[int], activate_last: bool) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(a, b))
+        if activate_last or i < len(sizes) - 2:
+            layers.append(nn.ReLU())
+    return nn.Sequential(*layers)
+
+
+class SlateActorCritic(nn.Module):
+    """Per-candidate scores (B, K) and a value (B,) from observations ``user`` (B, U), ``candidates`` (B, K, F), ``response`` (B, S, R)."""
+
+    def __init__(self, user_dim: int, response_dim: int, candidate_dim: int, config: PPOConfig) -> None:
+        super().__init__()
+        width = config.context_hidden[-1]
+        first, *rest = config.score_hidden
+        self.context = _mlp([user_dim + response_dim, *config.context_hidden], activate_last=True)
+        self.score_candidate = nn.Linear(candidate_dim, first)  # W_c c + b
+        self.score_context = nn.Linear(width, first, bias=False)  # W_h h, once per row
+        self.score_rest = _mlp([first, *rest, 1], activate_last=False)
+        self.score_wide = nn.Linear(candidate_dim, 1, bias=False)  # a linear term in the features: per-item biases come easy
+        self.value = _mlp([width + candidate_dim, *config.value_hidden, 1], activate_last=False)
+        nn.init.zeros_(self.score_rest[-1].weight)  # uniform slates at the start (CleanRL scales its last actor layer down)
+        nn.init.zeros_(self.score_rest[-1].bias)
+        nn.init.zeros_(self.score_wide.weight)
+
+    def forward(self, obs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        candidates = obs["candidates"]
+        context = self.context(torch.cat([obs["user"], obs["response"].flatten(1)], dim=-1))
+        hidden = torch.relu(self.score_candidate(candidates) + self.score_context(context).unsqueeze(1))
+        scores = (self.score_rest(hidden) + self.score_wide(candidates)).squeeze(-1)
+        value = self.value(torch.cat([context, candidates.mean(1)], dim=-1)).squeeze(-1)
+        return scores, value
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """``"auto"``: CUDA when available, else the CPU."""
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def _observation_dims(space: gym.spaces.Dict) -> dict[str, int]:
+    missing = sorted({"user", "candidates", "response"} - set(space.spaces))
+    if missing:
+        raise ValueError(f"PPO needs observation keys user, candidates, response; missing {missing}")
+    return {
+        "user_dim": int(np.prod(space["user"].shape)),
+        "response_dim": int(np.prod(space["response"].shape)),
+        "candidate_dim": int(space["candidates"].shape[-1]),
+    }
+
+
+# ----------------------------------------------------------------------------------------------
+# The agent
+
+
+class PPOAgent:
+    """Native PPO over Plackett-Luce slates (see the module docstring); follows ``recsim_bench.agents.TrainableAgent``.
+
+    Args:
+        env_id: picks the per-environment section of the config file when ``config`` is ``None``.
+        config: hyperparameters; ``None`` for :meth:`PPOConfig.for_env` of ``env_id``.
+        config_overrides: fields that replace the config file's when ``config`` is ``None``.
+        env_kwargs: the environment's ``gym.make`` arguments, used by :meth:`train` unless it is given others.
+    """
+
+    Config = PPOConfig
+
+    def __init__(
+        self,
+        env_id: str | None = None,
+        config: PPOConfig | None = None,
+        config_overrides: dict[str, Any] | None = None,
+        env_kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        self.config = config if config is not None else PPOConfig.for_env(env_id, config_overrides)
+        self.env_kwargs = dict(env_kwargs or {})
+        self.device = torch.device("cpu")
+        self.net: SlateActorCritic | None = None
+        self.dims: dict[str, int] = {}
+        self.slate_size = 0
+        self.steps_done = 0
+        self.optimizer: torch.optim.Adam | None = None
+        self._generator = np.random.default_rng()
+        self._keys: NDArray[np.uint64] | None = None  # per-row sampling keys for act(deterministic=False)
+        self._counters: NDArray[np.int64] | None = None
+
+    # -- building ---------------------------------------------------------------------------
+
+    def _build(self, dims: dict[str, int], slate_size: int, device: torch.device) -> None:
+        self.dims, self.slate_size, self.device = dict(dims), int(slate_size), device
+        self.net = SlateActorCritic(**dims, config=self.config).to(device)
+        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=self.config.learning_rate, eps=1e-5)
+
+    def _autocast(self) -> Any:
+        return torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.type == "cuda")
+
+    def _to_device(self, obs: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
+        return {key: torch.as_tensor(obs[key], device=self.device) for key in ("user", "candidates", "response")}
+
+    # -- acting -----------------------------------------------------------------------------
+
+    def reset(self, started: np.ndarray, seeds: np.ndarray | None = None) -> None:
+        """Key the sampling randomness of the rows whose episode started (the policy has no memory)."""
+        started = np.asarray(started, dtype=bool)
+        if self._keys is None or len(self._keys) != len(started):
+            self._keys = rng.row_keys(self._generator.integers(2**62, size=len(started)))
+            self._counters = np.zeros(len(started), dtype=np.int64)
+        if seeds is not None:
+            self._keys[started] = rng.row_keys(np.asarray(seeds)[started] if len(seeds) == len(started) else seeds)
+        else:
+            self._keys[started] = rng.row_keys(self._generator.integers(2**62, size=int(started.sum())))
+        self._counters[started] = 0
+
+    @torch.no_grad()
+    def act(self, obs: dict[str, np.ndarray], deterministic: bool = True) -> np.ndarray:
+        """Slates (N, S) int64: the top-S scores, or a Plackett-Luce sample keyed per row (see :meth:`reset`)."""
+        if self.net is None:
+            raise RuntimeError("PPOAgent.act: train() or load() the agent first")
+        with self._autocast():
+            scores, _ = self.net(self._to_device(obs))
+        if deterministic:
+            return torch.topk(scores.float(), self.slate_size, dim=-1).indices.cpu().numpy().astype(np.int64)
+        n, k = scores.shape
+        if self._keys is None or len(self._keys) != n:
+            self.reset(np.ones(n, dtype=bool))
+        uniforms = rng.uniforms(self._keys, np.zeros(n, dtype=np.int64), self._counters, 0, k)
+        self._counters += 1
+        slates = gumbel_top_slates(scores, self.slate_size, torch.as_tensor(uniforms, dtype=torch.float32, device=self.device))
+        return slates.cpu().numpy().astype(np.int64)
+
+    # -- training ---------------------------------------------------------------------------
+
+    def train(
+        self,
+        env_id: str,
+        steps: int,
+        seed: int,
+        device: str = "auto",
+        env_kwargs: dict[str, Any] | None = None,
+        log_dir: str | None = None,
+        resume_from: str | None = None,
+    ) -> dict[str, Any]:
+        """Train for ``steps`` environment steps (user-steps, all rows counted) in total.
+
+        With ``resume_from`` (a directory written by :meth:`save` or a checkpoint in ``log_dir``),
+        the weights, optimiser state and step count are restored and training continues up to
+        ``steps``. Writes ``progress.csv`` and checkpoints to ``log_dir`` when given.
+
+        Returns:
+            ``{"steps", "wall_time", "steps_per_s", "recent_return", "episodes"}``; ``recent_return``
+            is the mean training return of the last ``num_envs`` finished episodes (``nan`` if none).
+        """
+        cfg = self.config
+        device_ = resolve_device(device)
+        torch.manual_seed(seed)
+        if device_.type == "cuda":
+            torch.backends.cuda.matmul.allow_tf32 = True
+            torch.backends.cudnn.allow_tf32 = True
+        env = gym.make_vec(
+            env_id,
+            num_envs=cfg.num_envs,
+            vectorization_mode="vector_entry_point",
+            autoreset_mode="same_step",
+            num_threads=cfg.num_threads,
+            **(self.env_kwargs if env_kwargs is None else env_kwargs),
+        )
+        try:
+            dims = _observation_dims(env.single_observation_space)
+            if resume_from is not None:
+                self._restore(Path(resume_from), device_, with_optimizer=True)
+                if self.dims != dims:
+                    raise ValueError(f"resume_from: checkpoint observation sizes {self.dims} differ from {env_id}'s {dims}")
+            else:
+                self._build(dims, env.single_action_space.slate_size, device_)
+                self.steps_done = 0
+            return self._train_loop(env, int(steps), seed, log_dir)
+        finally:
+            env.close()
+
+    def _train_loop(self, env: gym.vector.VectorEnv, total_steps: int, seed: int, log_dir: str | None) -> dict[str, Any]:
+        cfg, net, device = self.config, self.net, self.device
+        n, t_len = cfg.num_envs, cfg.num_steps
+        batch = n * t_len
+        minibatch = batch // cfg.num_minibatches
+        iterations = max(0, (total_steps - self.steps_done) // batch)
+        total_iterations = self.steps_done // batch + iterations
+        sampler = torch.Generator(device=device).manual_seed(seed)
+
+        obs_np, _ = env.reset(seed=seed + self.steps_done)  # a resumed run continues on fresh users
+        space = env.single_observation_space
+        storage = {key: torch.zeros((t_len, n, *space[key].shape), device=device) for key in ("user", "candidates", "response")}
+        slates = torch.zeros((t_len, n, self.slate_size), dtype=torch.int64, device=device)
+        log_probs, values, rewards, final_values = (torch.zeros((t_len, n), device=device) for _ in range(4))
+        terminated, truncated = (torch.zeros((t_len, n), dtype=torch.bool, device=device) for _ in range(2))
+
+        episode_return = np.zeros(n)
+        recent: collections.deque[float] = collections.deque(maxlen=n)
+        episodes = 0
+        writer, csv_file = None, None
+        if log_dir is not None:
+            os.makedirs(log_dir, exist_ok=True)
+            path = Path(log_dir) / "progress.csv"
+            csv_file = open(path, "a" if path.exists() and self.steps_done else "w", newline="", encoding="utf-8")
+            writer = csv.writer(csv_file)
+            if csv_file.tell() == 0:
+                writer.writerow(
+                    ["steps", "wall_time", "steps_per_s", "recent_return", "policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction"]
+                )
+        start = time.perf_counter()
+        start_steps = self.steps_done
+        stats: dict[str, float] = {}
+        try:
+            for iteration in range(iterations):
+                if cfg.anneal_lr:
+                    done_fraction = (self.steps_done // batch) / max(1, total_iterations)
+                    for group in self.optimizer.param_groups:
+                        group["lr"] = cfg.learning_rate * (1.0 - done_fraction)
+                # Rollout.
+                obs = self._to_device(obs_np)
+                for t in range(t_len):
+                    for key in storage:
+                        storage[key][t] = obs[key]
+                    with torch.no_grad(), self._autocast():
+                        scores, value = net(obs)
+                    uniforms = torch.rand(scores.shape, generator=sampler, device=device).clamp_(min=1e-20)
+                    slate = gumbel_top_slates(scores, self.slate_size, uniforms)
+                    slates[t], values[t] = slate, value.float()
+                    log_probs[t] = plackett_luce_log_prob(scores, slate)[0]
+                    obs_np, reward, term, trunc, infos = env.step(slate.cpu().numpy())
+                    rewards[t] = torch.as_tensor(reward * cfg.reward_scale, dtype=torch.float32, device=device)
+                    terminated[t] = torch.as_tensor(term, device=device)
+                    truncated[t] = torch.as_tensor(trunc, device=device)
+                    bootstrap = trunc & ~term
+                    final_values[t] = 0.0
+                    if bootstrap.any():
+                        final = {key: array[bootstrap] for key, array in infos["final_obs"].items()}
+                        with torch.no_grad(), self._autocast():
+                            final_value = net(self._to_device(final))[1].float()
+                        final_values[t, torch.as_tensor(np.flatnonzero(bootstrap), device=device)] = final_value
+                    episode_return += reward
+                    finished = term | trunc
+                    if finished.any():
+                        recent.extend(episode_return[finished].tolist())
+                        episodes += int(finished.sum())
+                        episode_return[finished] = 0.0
+                    obs = self._to_device(obs_np)
+                self.steps_done += batch
+
+                # Advantages.
+                with torch.no_grad(), self._autocast():
+                    next_value = net(obs)[1].float()
+                advantages, returns = compute_gae(
+                    rewards, values, terminated, truncated, final_values, next_value, cfg.gamma, cfg.gae_lambda
+                )
+                stats = self._update(storage, slates, log_probs, advantages, returns, batch, minibatch, sampler)
+
+                if (iteration + 1) % cfg.log_every == 0 or iteration == iterations - 1:
+                    elapsed = time.perf_counter() - start
+                    rate = (self.steps_done - start_steps) / elapsed
+                    mean_return = float(np.mean(recent)) if recent else float("nan")
+                    if writer is not None:
+                        writer.writerow([self.steps_done, f"{elapsed:.2f}", f"{rate:.0f}", f"{mean_return:.3f}", *(f"{stats[k]:.5f}" for k in ("policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction"))])
+                        csv_file.flush()
+                    if cfg.verbose:
+                        print(
+                            f"ppo {self.steps_done:>11,d} steps  {rate:>8,.0f} steps/s  return {mean_return:7.2f}  "
+                            f"entropy {stats['entropy']:.3f}  kl {stats['approx_kl']:.4f}  value loss {stats['value_loss']:.4f}",
+                            flush=True,
+                        )
+                if log_dir is not None and cfg.checkpoint_every and (iteration + 1) % cfg.checkpoint_every == 0:
+                    self.save(log_dir)
+        finally:
+            if csv_file is not None:
+                csv_file.close()
+        if log_dir is not None:
+            self.save(log_dir)
+        elapsed = time.perf_counter() - start
+        return {
+            "steps": self.steps_done,
+            "wall_time": elapsed,
+            "steps_per_s": (self.steps_done - start_steps) / elapsed if elapsed > 0 else float("nan"),
+            "recent_return": float(np.mean(recent)) if recent else float("nan"),
+            "episodes": episodes,
+            **stats,
+        }
+
+    def _update(
+        self,
+        storage: dict[str, torch.Tensor],
+        slates: torch.Tensor,
+        log_probs: torch.Tensor,
+        advantages: torch.Tensor,
+        returns: torch.Tensor,
+        batch: int,
+        minibatch: int,
+        sampler: torch.Generator,
+    ) -> dict[str, float]:
+        """The PPO epochs over one rollout; returns the last epoch's mean losses and diagnostics."""
+        cfg, net = self.config, self.net
+        flat_obs = {key: value.flatten(0, 1) for key, value in storage.items()}
+        flat_slates, flat_log_probs = slates.flatten(0, 1), log_probs.flatten()
+        flat_advantages, flat_returns = advantages.flatten(), returns.flatten()
+        totals = torch.zeros(5, device=self.device)
+        for _ in range(cfg.update_epochs):
+            totals.zero_()
+            order = torch.randperm(batch, generator=sampler, device=self.device)
+            for begin in range(0, batch - minibatch + 1, minibatch):
+                index = order[begin : begin + minibatch]
+                with self._autocast():
+                    scores, value = net({key: value[index] for key, value in flat_obs.items()})
+                log_prob, entropy = plackett_luce_log_prob(scores, flat_slates[index])
+                advantage = flat_advantages[index]
+                if cfg.norm_adv:
+                    advantage = (advantage - advantage.mean()) / (advantage.std() + 1e-8)
+                policy_loss = clipped_policy_loss(log_prob, flat_log_probs[index], advantage, cfg.clip_coef)
+                value_loss = 0.5 * (value.float() - flat_returns[index]).pow(2).mean()
+                entropy_mean = entropy.mean()
+                loss = policy_loss - cfg.ent_coef * entropy_mean + cfg.vf_coef * value_loss
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                nn.utils.clip_grad_norm_(net.parameters(), cfg.max_grad_norm)
+                self.optimizer.step()
+                with torch.no_grad():
+                    log_ratio = log_prob - flat_log_probs[index]
+                    approx_kl = ((log_ratio.exp() - 1.0) - log_ratio).mean()  # Schulman's k3 estimator
+                    clip_fraction = ((log_ratio.exp() - 1.0).abs() > cfg.clip_coef).float().mean()
+                    totals += torch.stack([policy_loss.detach(), value_loss.detach(), entropy_mean.detach(), approx_kl, clip_fraction])
+        means = (totals / cfg.num_minibatches).tolist()
+        return dict(zip(("policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction"), means))
+
+    # -- saving and loading -----------------------------------------------------------------
+
+    def save(self, path: str) -> None:
+        """Write ``weights.pt`` (the network's state dict), ``optimizer.pt`` and ``config.json`` into directory ``path``."""
+        if self.net is None:
+            raise RuntimeError("PPOAgent.save: nothing to save; train() or load() the agent first")
+        directory = Path(path)
+        directory.mkdir(parents=True, exist_ok=True)
+        torch.save({key: value.detach().cpu() for key, value in self.net.state_dict().items()}, directory / WEIGHTS_FILE)
+        torch.save(self.optimizer.state_dict(), directory / OPTIMIZER_FILE)
+        meta = {"agent": "ppo", "config": self.config.to_dict(), "dims": self.dims, "slate_size": self.slate_size, "steps_done": self.steps_done}
+        (directory / CONFIG_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str, device: str = "auto") -> "PPOAgent":
+        """An agent from a directory written by :meth:`save`; a tampered or foreign file raises ``ValueError``."""
+        directory = Path(path)
+        try:
+            meta = json.loads((directory / CONFIG_FILE).read_text(encoding="utf-8"))
+            config = PPOConfig.from_dict(meta["config"])
+        except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"PPOAgent.load: {directory / CONFIG_FILE} is not a PPO config written by PPOAgent.save: {error}") from error
+        agent = cls(config=config)
+        agent._restore(directory, resolve_device(device), with_optimizer=False)
+        return agent
+
+    def _restore(self, directory: Path, device: torch.device, with_optimizer: bool) -> None:
+        try:
+            meta = json.loads((directory / CONFIG_FILE).read_text(encoding="utf-8"))
+            if meta.get("agent") != "ppo":
+                raise ValueError(f"agent is {meta.get('agent')!r}, not 'ppo'")
+            dims = {key: int(meta["dims"][key]) for key in ("user_dim", "response_dim", "candidate_dim")}
+            slate_size, steps_done = int(meta["slate_size"]), int(meta["steps_done"])
+        except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"PPOAgent.load: {directory / CONFIG_FILE} is not a PPO config written by PPOAgent.save: {error}") from error
+        self._build(dims, slate_size, device)
+        state = _load_tensors(directory / WEIGHTS_FILE)
+        try:
+            self.net.load_state_dict(state, strict=True)
+        except RuntimeError as error:  # missing or unexpected keys, shape mismatch
+            raise ValueError(f"PPOAgent.load: {directory / WEIGHTS_FILE} does not fit the network in {CONFIG_FILE}: {error}") from error
+        if with_optimizer and (directory / OPTIMIZER_FILE).exists():
+            try:
+                self.optimizer.load_state_dict(torch.load(directory / OPTIMIZER_FILE, map_location=device, weights_only=True))
+            except Exception as error:  # noqa: BLE001 (torch raises many kinds on a foreign file)
+                raise ValueError(f"PPOAgent.load: {directory / OPTIMIZER_FILE} is not this agent's optimiser state: {error}") from error
+        self.steps_done = steps_done
+
+
+def _load_tensors(path: Path) -> dict[str, torch.Tensor]:
+    """A state dict of tensors from ``path``, without unpickling arbitrary objects."""
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"PPOAgent.load: {path} is not a torch.save archive (missing or not a zip file)")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # noqa: BLE001 (torch raises many kinds on a foreign file)
+        raise ValueError(f"PPOAgent.load: {path} could not be read as a state dict of tensors: {error}") from error
+    if not isinstance(state, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
+        raise ValueError(f"PPOAgent.load: {path} does not hold a state dict (names -> tensors)")
+    return state
+
+
+__all__ = ["PPOAgent", "PPOConfig", "SlateActorCritic", "clipped_policy_loss", "compute_gae", "gumbel_top_slates", "plackett_luce_log_prob"]

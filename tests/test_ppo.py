@@ -1,0 +1,175 @@
+"""Native PPO (baselines/ppo.py): known answers for GAE, Plackett-Luce and the clipped loss; smoke, save/load."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from baselines.ppo import (  # noqa: E402
+    PPOAgent,
+    PPOConfig,
+    SlateActorCritic,
+    clipped_policy_loss,
+    compute_gae,
+    gumbel_top_slates,
+    plackett_luce_log_prob,
+)
+
+ENV_ID = "RecSimBench/InterestEvolution-v0"
+SMALL = {"num_envs": 64, "num_steps": 8, "num_minibatches": 2, "update_epochs": 2, "verbose": False, "log_every": 1}
+
+
+def test_gae_bootstraps_truncation_not_termination() -> None:
+    # Two rows, four steps, gamma = lambda = 0.5, every reward 1, V = 1 except values[3, 1] = 5:
+    # row 0 terminates at t=1, row 1 is truncated at t=2 (its final observation has value 1) and
+    # its next observation (t=3, value 5) starts a new episode, which t=2 must not see.
+    values = torch.ones(4, 2)
+    values[3, 1] = 5.0
+    terminated = torch.zeros(4, 2, dtype=torch.bool)
+    truncated = torch.zeros(4, 2, dtype=torch.bool)
+    terminated[1, 0] = True
+    truncated[2, 1] = True
+    advantages, returns = compute_gae(
+        torch.ones(4, 2), values, terminated, truncated, torch.ones(4, 2), torch.ones(2), gamma=0.5, gae_lambda=0.5
+    )
+    # Row 0: deltas 0.5, 0 (terminal: 1 - 1), 0.5, 0.5; A3 = 0.5, A2 = 0.5 + 0.25 * 0.5, A1 = 0, A0 = 0.5.
+    # Row 1: delta3 = 1 + 0.5 - 5 = -3.5; delta2 = 1 + 0.5 * 1 (final obs) - 1 = 0.5, cut; A1 = 0.5 + 0.25 * 0.5,
+    # A0 = 0.5 + 0.25 * 0.625.
+    expected = torch.tensor([[0.5, 0.65625], [0.0, 0.625], [0.625, 0.5], [0.5, -3.5]])
+    torch.testing.assert_close(advantages, expected)
+    torch.testing.assert_close(returns, expected + values)
+
+
+def test_gae_terminated_and_truncated_is_not_bootstrapped() -> None:
+    both = torch.ones(1, 1, dtype=torch.bool)
+    advantages, _ = compute_gae(
+        torch.ones(1, 1), torch.zeros(1, 1), both, both, torch.full((1, 1), 10.0), torch.full((1,), 10.0), 0.9, 0.9
+    )
+    torch.testing.assert_close(advantages, torch.ones(1, 1))
+
+
+def test_plackett_luce_log_prob_and_entropy_by_hand() -> None:
+    # exp(scores) = 1, 2, 3: slate (2, 0) has probability 3/6 * 1/(1 + 2) = 1/6.
+    scores = torch.log(torch.tensor([[1.0, 2.0, 3.0]]))
+    log_prob, entropy = plackett_luce_log_prob(scores, torch.tensor([[2, 0]]))
+    torch.testing.assert_close(log_prob, torch.tensor([-math.log(6.0)]))
+    first = -sum(p * math.log(p) for p in (1 / 6, 2 / 6, 3 / 6))
+    second = -sum(p * math.log(p) for p in (1 / 3, 2 / 3))
+    torch.testing.assert_close(entropy, torch.tensor([first + second]))
+
+
+def test_gumbel_top_slates_match_plackett_luce_first_slot() -> None:
+    n = 20_000
+    scores = torch.log(torch.tensor([1.0, 2.0, 3.0])).expand(n, 3)
+    generator = torch.Generator().manual_seed(0)
+    slates = gumbel_top_slates(scores, 2, torch.rand(n, 3, generator=generator))
+    assert slates.shape == (n, 2) and bool((slates[:, 0] != slates[:, 1]).all())
+    frequencies = torch.bincount(slates[:, 0], minlength=3).float() / n
+    torch.testing.assert_close(frequencies, torch.tensor([1 / 6, 2 / 6, 3 / 6]), atol=0.015, rtol=0.0)
+    # Given candidate 2 first, candidate 1 follows with probability 2 / 3.
+    after_two = slates[slates[:, 0] == 2, 1]
+    assert abs(float((after_two == 1).float().mean()) - 2 / 3) < 0.02
+
+
+def test_clipped_policy_loss_by_hand() -> None:
+    # Ratios 1.5, 0.5, 1.1 with advantages 1, 1, -1 and clip 0.2:
+    # max(-1.5, -1.2) = -1.2; max(-0.5, -0.8) = -0.5; max(1.1, 1.1) = 1.1; mean = -0.2.
+    ratios = torch.tensor([1.5, 0.5, 1.1])
+    loss = clipped_policy_loss(torch.log(ratios), torch.zeros(3), torch.tensor([1.0, 1.0, -1.0]), 0.2)
+    torch.testing.assert_close(loss, torch.tensor(-0.2))
+
+
+def test_config_file_defaults_and_unknown_field() -> None:
+    config = PPOConfig.for_env(ENV_ID, {"num_envs": 8})
+    assert config.num_envs == 8 and isinstance(config.context_hidden, tuple)
+    with pytest.raises(ValueError, match="unknown field"):
+        PPOConfig.for_env(ENV_ID, {"nonsense": 1})
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[PPOAgent, dict, str]:
+    log_dir = str(tmp_path_factory.mktemp("ppo"))
+    agent = PPOAgent(env_id=ENV_ID, config_overrides=SMALL)
+    summary = agent.train(ENV_ID, steps=64 * 8 * 3, seed=0, device="cpu", log_dir=log_dir)
+    return agent, summary, log_dir
+
+
+def test_smoke_train_changes_weights_and_logs(trained: tuple[PPOAgent, dict, str]) -> None:
+    agent, summary, log_dir = trained
+    assert summary["steps"] == 64 * 8 * 3
+    assert all(math.isfinite(summary[key]) for key in ("policy_loss", "value_loss", "entropy", "steps_per_s"))
+    torch.manual_seed(0)  # train() seeds torch before building the network
+    initial = SlateActorCritic(**agent.dims, config=agent.config).state_dict()
+    for name, value in agent.net.state_dict().items():
+        assert not torch.equal(value, initial[name]), f"{name} did not change"
+    with open(f"{log_dir}/progress.csv", encoding="utf-8") as f:
+        lines = f.read().splitlines()
+    assert lines[0].startswith("steps,wall_time,steps_per_s,recent_return") and len(lines) == 4
+
+
+def _observations(seed: int, n: int = 16) -> dict[str, np.ndarray]:
+    import gymnasium as gym
+
+    env = gym.make_vec(ENV_ID, num_envs=n)
+    obs, _ = env.reset(seed=seed)
+    env.close()
+    return obs
+
+
+def test_save_load_round_trip_gives_identical_actions(trained: tuple[PPOAgent, dict, str], tmp_path) -> None:
+    agent, _, _ = trained
+    agent.save(str(tmp_path))
+    loaded = PPOAgent.load(str(tmp_path), device="cpu")
+    obs = _observations(1)
+    np.testing.assert_array_equal(loaded.act(obs), agent.act(obs))
+    seeds = np.arange(16)
+    agent.reset(np.ones(16, dtype=bool), seeds)
+    loaded.reset(np.ones(16, dtype=bool), seeds)
+    sampled = agent.act(obs, deterministic=False)
+    np.testing.assert_array_equal(loaded.act(obs, deterministic=False), sampled)
+    assert sampled.dtype == np.int64 and (sampled[:, 0] != sampled[:, 1]).all()
+
+
+def test_sampling_is_keyed_per_row_whatever_the_batch(trained: tuple[PPOAgent, dict, str]) -> None:
+    agent, _, _ = trained
+    obs = _observations(2)
+    agent.reset(np.ones(16, dtype=bool), np.arange(16))
+    whole = agent.act(obs, deterministic=False)
+    agent.reset(np.ones(4, dtype=bool), np.arange(12, 16))
+    part = agent.act({key: value[12:] for key, value in obs.items()}, deterministic=False)
+    np.testing.assert_array_equal(part, whole[12:])
+
+
+def test_resume_continues_from_checkpoint(trained: tuple[PPOAgent, dict, str]) -> None:
+    _, _, log_dir = trained
+    agent = PPOAgent(env_id=ENV_ID, config_overrides=SMALL)
+    summary = agent.train(ENV_ID, steps=64 * 8 * 4, seed=0, device="cpu", resume_from=log_dir)
+    assert summary["steps"] == 64 * 8 * 4 and summary["episodes"] >= 0
+
+
+@pytest.mark.parametrize("tamper", ["garbage", "missing_key", "extra_key", "shape", "pickle", "config"])
+def test_tampered_files_raise_value_error(trained: tuple[PPOAgent, dict, str], tmp_path, tamper: str) -> None:
+    agent, _, _ = trained
+    agent.save(str(tmp_path))
+    weights = tmp_path / "weights.pt"
+    state = torch.load(weights, weights_only=True)
+    if tamper == "garbage":
+        weights.write_bytes(b"not a torch archive")
+    elif tamper == "missing_key":
+        state.pop(next(iter(state)))
+        torch.save(state, weights)
+    elif tamper == "extra_key":
+        torch.save({**state, "intruder": torch.zeros(1)}, weights)
+    elif tamper == "shape":
+        name = next(iter(state))
+        torch.save({**state, name: torch.zeros(3, 3)}, weights)
+    elif tamper == "pickle":
+        torch.save({"payload": PPOConfig()}, weights)  # an arbitrary object: weights_only refuses to unpickle it
+    else:
+        (tmp_path / "config.json").write_text("{", encoding="utf-8")
+    with pytest.raises(ValueError, match="PPOAgent.load"):
+        PPOAgent.load(str(tmp_path), device="cpu")
