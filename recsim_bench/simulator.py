@@ -235,7 +235,7 @@ class Simulator:
         if draws is None:
             draws = self.draws(state.key, state.episode, state.step)
         u = draws.uniforms
-        shown = _take(state.items, slate, self.num_candidates)
+        shown = self.item_model.expand(_take(state.items, slate, self.num_candidates))
 
         scores = self.user_model.affinity(state.user, shown)
         clicked = self.choice_model.choose(scores, u[:, : self._response_start])
@@ -284,6 +284,10 @@ class Simulator:
         return {key: np.empty((num_rows, *box.shape), box.dtype) for key, box in self.observation_space.spaces.items()}
 
     # ------------------------------------------------------------------ privileged access
+    def candidates(self, state: SimState) -> Items:
+        """Every attribute of the current candidates, each ``(N, K, ...)``."""
+        return self.item_model.expand(state.items)
+
     def expected_rewards(self, state: SimState, prior: bool = False) -> NDArray[np.float64]:
         """Expected immediate reward of each candidate shown alone, ``(N, K)``.
 
@@ -292,9 +296,10 @@ class Simulator:
         """
         n, k = len(state), self.num_candidates
         user = self.user_model.prior(n) if prior else state.user
-        affinity = self.user_model.affinity(user, state.items)
+        candidates = self.candidates(state)
+        affinity = self.user_model.affinity(user, candidates)
         click = self.choice_model.click_probabilities(affinity.reshape(n * k, 1)).reshape(n, k)
-        given_click = self.response_model.expected_given_click(user, state.items, affinity)
+        given_click = self.response_model.expected_given_click(user, candidates, affinity)
         reward = self.reward({b: v[:, :, None] for b, v in given_click.items()})
         return click * reward
 

@@ -33,7 +33,8 @@ def test_catalogue_candidates_are_an_arithmetic_progression_with_a_coprime_strid
     # uniform 0.6 picks stride index floor(0.6 * 4) = 2, i.e. 7: items 3, 10 % 10 = 0, 17 % 10 = 7, 24 % 10 = 4.
     model = CatalogueItems(num_items=10)
     u = np.array([[[0.35, 0.9, 0.1, 0.6]]])
-    items = model.sample(u)
+    assert model.sample(u).keys() == {"item_id"}  # candidates are ids; expand looks their attributes up
+    items = model.expand(model.sample(u))
     assert_array_equal(items["item_id"], [[3, 0, 7, 4]])
     assert_array_equal(items["topic"], model.catalogue["topic"][[[3, 0, 7, 4]]])
     assert items["embedding"].shape == (1, 4, model.embedding_dim)
@@ -52,7 +53,7 @@ def test_catalogue_candidates_are_distinct_and_the_whole_catalogue_when_k_equals
 
 def test_catalogue_features_follow_observed_order_and_stay_in_bounds() -> None:
     model = CatalogueItems(num_items=30, num_topics=4, embedding_dim=3, observed=("price", "topic"))
-    items = model.sample(np.random.default_rng(1).random((5, 1, 6)))
+    items = model.expand(model.sample(np.random.default_rng(1).random((5, 1, 6))))
     features = model.features(items, lead=2)
     # Two lead zeros, then the one-hot topic (4), then the price: CATALOGUE_OBSERVABLE's order, not observed's.
     assert features.shape == (5, 6, 2 + 4 + 1)
@@ -135,8 +136,9 @@ def test_the_oracle_of_a_position_based_env_uses_the_top_slot_click_probability(
     venv = gym.make_vec("RecSimBench/InterestExploration-v0", num_envs=3, **MULTI_CLICK_ENV)
     venv.reset(seed=1)
     state = venv.unwrapped.state
-    topic_affinity = state.user["affinity"][np.arange(3)[:, None], state.items["topic"]]
-    interest = topic_affinity + state.items["quality"]  # static_affinity's score
+    candidates = venv.unwrapped.sim.candidates(state)
+    topic_affinity = state.user["affinity"][np.arange(3)[:, None], candidates["topic"]]
+    interest = topic_affinity + candidates["quality"]  # static_affinity's score
     # Shown alone in the top slot (examination 1): click = sigmoid(3 s); reward given a click
     # = 1 + 2 P(like) - P(hate) with the multi-behaviour defaults.
     click = expit(3.0 * interest)

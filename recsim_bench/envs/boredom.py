@@ -44,24 +44,24 @@ def _fresh_scores(env: Any) -> NDArray[np.float64]:
     """The oracle's expected rewards (in [0, 1]) minus 2 for candidates whose topic already has
     ``threshold - 1`` entries in the user's window, so that they rank below every other candidate."""
     state = env.state
-    counts = np.take_along_axis(state.user["window_counts"], state.items["topic"], axis=1)
+    counts = np.take_along_axis(state.user["window_counts"], env.sim.candidates(state)["topic"], axis=1)
     near = counts >= env.sim.user_model.threshold - 1
     return env.expected_rewards() - 2.0 * near
 
 
 def diverse_policy(env: Any, obs: dict[str, NDArray[np.float32]], rng: np.random.Generator) -> NDArray[np.int64]:
     """The myopic oracle's ranking with at most one candidate per topic (while the candidates allow)."""
-    return _ranked(env.expected_rewards(), env.state.items["topic"], env.single_action_space.slate_size, True)
+    return _ranked(env.expected_rewards(), env.sim.candidates(env.state)["topic"], env.single_action_space.slate_size, True)
 
 
 def fresh_policy(env: Any, obs: dict[str, NDArray[np.float32]], rng: np.random.Generator) -> NDArray[np.int64]:
     """The myopic oracle's ranking, candidates of topics one click from boredom last."""
-    return _ranked(_fresh_scores(env), env.state.items["topic"], env.single_action_space.slate_size, False)
+    return _ranked(_fresh_scores(env), env.sim.candidates(env.state)["topic"], env.single_action_space.slate_size, False)
 
 
 def diverse_fresh_policy(env: Any, obs: dict[str, NDArray[np.float32]], rng: np.random.Generator) -> NDArray[np.int64]:
     """Both: one candidate per topic, and topics one click from boredom last."""
-    return _ranked(_fresh_scores(env), env.state.items["topic"], env.single_action_space.slate_size, True)
+    return _ranked(_fresh_scores(env), env.sim.candidates(env.state)["topic"], env.single_action_space.slate_size, True)
 
 
 EXTRA_POLICIES: dict[str, Policy] = {

@@ -28,7 +28,7 @@ def satisfying_policy(env: Any, obs: dict[str, NDArray[np.float32]], rng: np.ran
     """Retention-aware, privileged: the S candidates whose click would satisfy the user most,
     ``p . e - clickbait_cost * c`` under the true hidden preference, best first."""
     state = env.state
-    satisfaction = env.sim.user_model.click_satisfaction(state.user, state.items)
+    satisfaction = env.sim.user_model.click_satisfaction(state.user, env.sim.candidates(state))
     order = np.argsort(-satisfaction, axis=1, kind="stable")
     return order[:, : env.single_action_space.slate_size].astype(np.int64)
 

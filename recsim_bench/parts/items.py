@@ -50,8 +50,17 @@ class ItemModel(Part):
         raise NotImplementedError
 
     def sample(self, u: NDArray[np.float64]) -> Items:
-        """Attributes of candidates from uniforms of shape ``(N, uniforms_per_item, K)``."""
+        """Candidates from uniforms of shape ``(N, uniforms_per_item, K)``: their attributes, or a compact
+        form of them that :meth:`expand` completes."""
         raise NotImplementedError
+
+    def expand(self, items: Items) -> Items:
+        """Every attribute of ``items`` (as :meth:`sample` or a selection of its rows and columns made them).
+
+        The simulator expands only what it reads (the shown slate), so an item model whose
+        attributes are looked up (a catalogue) can keep its candidates as ids.
+        """
+        return items
 
     def features(self, items: Items, lead: int = 0, out: NDArray[np.float32] | None = None) -> NDArray[np.float32]:
         """Observed features, shape ``(N, K, lead + num_features)``, float32, in a new array or in ``out``.
@@ -219,7 +228,8 @@ class CatalogueItems(ItemModel):
     ``exp(N(price_log_mean, price_log_stddev))`` and a clickbait score uniform on [0, 1].
     The catalogue is part of the environment's version: the same parameters give the same items.
 
-    Candidates: when ``K < num_items``, ``K`` distinct items ``(a + b * j) mod num_items``,
+    Candidates are kept as ``item_id`` only; :meth:`expand` looks their attributes up.
+    When ``K < num_items``, they are ``K`` distinct items ``(a + b * j) mod num_items``,
     ``j = 0..K-1``, with ``a`` uniform and the stride ``b`` uniform over the integers coprime
     to ``num_items`` (so no item repeats); the catalogue's order is random, so such a set is as
     good as a uniform one for every attribute. ``K == num_items`` shows the whole catalogue in
@@ -311,7 +321,11 @@ class CatalogueItems(ItemModel):
             start = (u[:, 0, 0] * self.num_items).astype(np.int64)
             stride = self._strides[(u[:, 0, -1] * len(self._strides)).astype(np.int64)]
             ids = (start[:, None] + stride[:, None] * np.arange(k)) % self.num_items
+        return {"item_id": ids}
+
+    def expand(self, items: Items) -> Items:
         # take with mode="clip" (ids are in range by construction) skips numpy's bounds check and fancy-index path.
+        ids = items["item_id"]
         return {name: values.take(ids, axis=0, mode="clip") for name, values in self.catalogue.items()}
 
     def features(self, items: Items, lead: int = 0, out: NDArray[np.float32] | None = None) -> NDArray[np.float32]:
