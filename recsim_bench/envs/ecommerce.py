@@ -19,7 +19,7 @@ DEFAULTS: dict[str, Any] = {
         "name": "catalogue",
         "num_items": 1000,
         "num_topics": NUM_CATEGORIES,
-        "observed": ["topic", "embedding", "price"],
+        "observed": ["topic", "price"],
     },
     "user_model": {"name": "shopper", "num_topics": NUM_CATEGORIES},
     "choice_model": {"name": "multinomial_logit", "no_click_mass": 2.0},
@@ -63,8 +63,9 @@ class EcommerceEnv(RecEnv):
     - ``user`` (26,): the category histogram of the last 10 clicked products (counts / 10), cart items / 10,
       purchases / 10, cart value / 200, spend / 200 (each capped at 1), patience left (fraction), then the
       fraction of ``max_steps`` elapsed;
-    - ``candidates`` (20, 29): each candidate's one-hot category, unit embedding (8) and price;
-    - ``response`` (5, 33): per slot of the last slate: click, add-to-cart, purchase, revenue (capped at 100),
+    - ``candidates`` (20, 21): each candidate's one-hot category and price (the description embedding is
+      not observed: in this model it tells nothing the category does not);
+    - ``response`` (5, 25): per slot of the last slate: click, add-to-cart, purchase, revenue (capped at 100),
       then the shown product's features.
 
     ## Rewards
@@ -85,7 +86,7 @@ class EcommerceEnv(RecEnv):
 
     ## Arguments
     As every RecSimBench environment (see ``InterestEvolution-v0``). Defaults:
-    ``item_model={"name": "catalogue", "num_items": 1000, "num_topics": 20, "observed": ["topic", "embedding", "price"]}``,
+    ``item_model={"name": "catalogue", "num_items": 1000, "num_topics": 20, "observed": ["topic", "price"]}``,
     ``user_model={"name": "shopper", "num_topics": 20}``, ``choice_model={"name": "multinomial_logit", "no_click_mass": 2.0}``,
     ``response_model="funnel"``, ``reward="revenue"``, ``num_candidates=20``, ``slate_size=5``, ``max_steps=50``.
 

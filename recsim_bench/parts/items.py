@@ -288,6 +288,11 @@ class CatalogueItems(ItemModel):
         steps = np.arange(1, self.num_items)
         return steps[np.gcd(steps, self.num_items) == 1]
 
+    @functools.lru_cache(maxsize=4)
+    def _offsets(self, k: int) -> NDArray[np.int64]:
+        """``(stride * j) mod num_items`` for every stride and ``j < k``: a table, so sampling divides nothing."""
+        return (self._strides[:, None] * np.arange(k)) % self.num_items
+
     def _observed_columns(self) -> list[NDArray[np.float32]]:
         items = self.catalogue
         columns = {
@@ -319,8 +324,9 @@ class CatalogueItems(ItemModel):
             ids = np.tile(np.arange(self.num_items), (n, 1))
         else:
             start = (u[:, 0, 0] * self.num_items).astype(np.int64)
-            stride = self._strides[(u[:, 0, -1] * len(self._strides)).astype(np.int64)]
-            ids = (start[:, None] + stride[:, None] * np.arange(k)) % self.num_items
+            stride = (u[:, 0, -1] * len(self._strides)).astype(np.int64)
+            ids = self._offsets(k).take(stride, axis=0, mode="clip") + start[:, None]
+            ids -= self.num_items * (ids >= self.num_items)  # both terms are below num_items
         return {"item_id": ids}
 
     def expand(self, items: Items) -> Items:
