@@ -154,11 +154,11 @@ class GreedyAgent:
             Path(log_dir).mkdir(parents=True, exist_ok=True)
             with open(Path(log_dir) / "progress.csv", "w", newline="", encoding="utf-8") as f:
                 writer = csv.writer(f)
-                writer.writerow(["steps", "wall_time_s", "recent_return"])
+                writer.writerow(["steps", "wall_time", "recent_return"])
                 writer.writerows(curve)
         return {
             "steps": done_steps,
-            "wall_time_s": wall,
+            "wall_time": wall,
             "steps_per_s": done_steps / max(wall, 1e-9),
             "recent_return": _mean(recent),
             "samples": int(gram[0, 0]),

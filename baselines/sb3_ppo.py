@@ -124,8 +124,8 @@ class SB3PPOAgent:
         done = int(self.model.num_timesteps)
         return {
             "steps": done,
-            "seconds": seconds,
-            "steps_per_second": done / seconds,
+            "wall_time": seconds,
+            "steps_per_s": done / seconds,
             "recent_return": logger.recent_return(),
             "device": str(self.model.device),
         }
@@ -173,7 +173,7 @@ class _EpisodeLog(BaseCallback):
             Path(log_dir).mkdir(parents=True, exist_ok=True)
             self._file = open(Path(log_dir) / "progress.csv", "w", newline="", encoding="utf-8")
             self._writer = csv.writer(self._file)
-            self._writer.writerow(["steps", "seconds", "steps_per_second", "recent_return"])
+            self._writer.writerow(["steps", "wall_time", "steps_per_s", "recent_return"])
 
     def recent_return(self, window: int = 100) -> float:
         return float(np.mean(self._finished[-window:])) if self._finished else float("nan")

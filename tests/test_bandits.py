@@ -113,9 +113,9 @@ def test_greedy_training_summary_curve_and_gain(trained_greedy):
     agent, summary, log_dir = trained_greedy
     # 64 rows x 100 steps end exactly at the rows' first truncation: every step is live, 2 slots each
     assert summary["steps"] == 6400 and summary["samples"] == 2 * 6400
-    assert {"wall_time_s", "steps_per_s", "recent_return"} <= set(summary)
+    assert {"wall_time", "steps_per_s", "recent_return"} <= set(summary)
     lines = (log_dir / "progress.csv").read_text().splitlines()
-    assert lines[0] == "steps,wall_time_s,recent_return" and len(lines) == 11
+    assert lines[0] == "steps,wall_time,recent_return" and len(lines) == 11
     greedy = evaluate_agent(agent, IX, episodes=20, seed=0).mean()
     random = evaluate_agent(make_agent("random", IX), IX, episodes=20, seed=0).mean()
     assert greedy > random + 5

@@ -36,9 +36,9 @@ def _observation(num_envs: int = 5) -> dict[str, np.ndarray]:
 
 def test_training_runs_logs_and_changes_the_weights(trained) -> None:
     agent, summary, _, log_dir = trained
-    assert summary["steps"] == 384 and summary["steps_per_second"] > 0
+    assert summary["steps"] == 384 and summary["steps_per_s"] > 0
     rows = open(f"{log_dir}/progress.csv", encoding="utf-8").read().splitlines()
-    assert rows[0] == "steps,seconds,steps_per_second,recent_return" and rows[-1].startswith("384,")
+    assert rows[0] == "steps,wall_time,steps_per_s,recent_return" and rows[-1].startswith("384,")
     # Built with the same seed, the untrained policy differs from the trained one.
     untrained = SB3PPOAgent(ENV_ID, SMALL)
     untrained.model = untrained._build(_venv(), seed=0, device="cpu")
