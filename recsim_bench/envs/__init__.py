@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import gymnasium as gym
 
-from recsim_bench.envs.core import RecEnv, RecVectorEnv, SlateSpace
 from recsim_bench.envs.boredom import BoredomEnv, BoredomVectorEnv
-from recsim_bench.envs.ecommerce import EcommerceEnv, EcommerceVectorEnv
 from recsim_bench.envs.cold_start import ColdStartEnv, ColdStartVectorEnv
+from recsim_bench.envs.core import RecEnv, RecVectorEnv, SlateSpace
+from recsim_bench.envs.ecommerce import EcommerceEnv, EcommerceVectorEnv
 from recsim_bench.envs.interest_evolution import InterestEvolutionEnv, InterestEvolutionVectorEnv
 from recsim_bench.envs.interest_exploration import InterestExplorationEnv, InterestExplorationVectorEnv
 from recsim_bench.envs.long_term_satisfaction import LongTermSatisfactionEnv, LongTermSatisfactionVectorEnv
@@ -17,12 +17,6 @@ NAMESPACE = "RecSimBench"
 
 # id -> (module, single class, vector class, one-line description)
 SUITE: dict[str, tuple[str, str, str, str]] = {
-    f"{NAMESPACE}/ColdStart-v0": (
-        "recsim_bench.envs.cold_start",
-        "ColdStartEnv",
-        "ColdStartVectorEnv",
-        "Meta-RL cold start: infer a new user's hidden taste from clicks; test users come from held-out segments.",
-    ),
     f"{NAMESPACE}/InterestEvolution-v0": (
         "recsim_bench.envs.interest_evolution",
         "InterestEvolutionEnv",
@@ -41,7 +35,12 @@ SUITE: dict[str, tuple[str, str, str, str]] = {
         "InterestExplorationVectorEnv",
         "RecSim interest exploration: hidden user types; myopic policies neglect niche interests.",
     ),
-    f"{NAMESPACE}/Retention-v0": (
+    f"{NAMESPACE}/Boredom-v0": (
+        "recsim_bench.envs.boredom",
+        "BoredomEnv",
+        "BoredomVectorEnv",
+        "Taste drifts toward clicks; a topic clicked too often bores the user for a while: diversity pays.",
+    ),    f"{NAMESPACE}/Retention-v0": (
         "recsim_bench.envs.retention",
         "RetentionEnv",
         "RetentionVectorEnv",
@@ -53,11 +52,11 @@ SUITE: dict[str, tuple[str, str, str, str]] = {
         "EcommerceVectorEnv",
         "A shopping session: click, add-to-cart, purchase funnel; price vs willingness to pay; reward revenue.",
     ),
-    f"{NAMESPACE}/Boredom-v0": (
-        "recsim_bench.envs.boredom",
-        "BoredomEnv",
-        "BoredomVectorEnv",
-        "Taste drifts toward clicks; a topic clicked too often bores the user for a while: diversity pays.",
+    f"{NAMESPACE}/ColdStart-v0": (
+        "recsim_bench.envs.cold_start",
+        "ColdStartEnv",
+        "ColdStartVectorEnv",
+        "Meta-RL cold start: infer a new user's hidden taste from clicks; test users come from held-out segments.",
     ),
 }
 
