@@ -3,7 +3,7 @@
     recsim-bench list                         registered ids, one line each
     recsim-bench describe RecSimBench/InterestEvolution-v0
     recsim-bench demo [--episodes 5] [--seed 0]
-    recsim-bench train AGENT ID --steps N --seed S --device auto --out DIR [--set key=value ...]
+    recsim-bench train AGENT ID --steps N --seed S --device auto --out DIR [--set key=value ...] [--resume]
     recsim-bench evaluate AGENT ID [--checkpoint DIR] --episodes N --split test --seed S [--num-envs N]
 
 ``train`` and ``evaluate`` need the reference agents of ``baselines/`` (the ``baselines`` extra).
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import inspect
 import json
 import math
 import os
@@ -154,8 +155,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     agent = make_agent(args.agent, env_id, _overrides(args.set), env_kwargs=env_kwargs)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    resume = {}
+    if args.resume and (out / "config.json").exists():
+        if "resume_from" not in inspect.signature(agent.train).parameters:
+            raise ValueError(f"--resume: agent {args.agent!r} cannot resume; allowed: agents whose train takes resume_from")
+        resume = {"resume_from": str(out)}
     print(f"training {args.agent} on {env_id} for {args.steps:,} steps (seed {args.seed}, device {args.device}) -> {out}")
-    summary = agent.train(env_id, args.steps, args.seed, device=args.device, env_kwargs=env_kwargs, log_dir=str(out))
+    summary = agent.train(env_id, args.steps, args.seed, device=args.device, env_kwargs=env_kwargs, log_dir=str(out), **resume)
     summary = {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in summary.items()}  # strict JSON
     agent.save(str(out))
     run = {
@@ -222,6 +228,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", required=True, help="directory for weights, config.json, run.json, progress.csv")
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a hyperparameter")
     train.add_argument("--env-kwargs", default="{}", help="JSON dict of gym.make arguments")
+    train.add_argument(
+        "--resume", action="store_true", help="continue from the last checkpoint in --out, up to --steps in total (ppo)"
+    )
     train.set_defaults(run=cmd_train)
 
     evaluate_cmd = commands.add_parser("evaluate", help="mean return with a 95%% CI of an agent on test users")

@@ -41,3 +41,15 @@ def test_bad_agent_and_override_are_usage_errors(tmp_path, capsys) -> None:
     assert "unknown agent 'nope'" in capsys.readouterr().err
     assert cli.main(["train", "greedy", IX, "--steps", "10", "--out", str(tmp_path), "--set", "colour=1"]) == 2
     assert "unknown key(s) ['colour']" in capsys.readouterr().err
+
+
+def test_train_resumes_ppo_from_its_last_checkpoint(tmp_path) -> None:
+    out = str(tmp_path / "ppo")
+    small = ["--set", "num_envs=16", "--set", "num_steps=8", "--set", "num_minibatches=2", "--set", "update_epochs=1"]
+    assert cli.main(["train", "ppo", IX, "--steps", "256", "--device", "cpu", "--out", out, *small]) == 0
+    first = json.loads((tmp_path / "ppo" / "run.json").read_text(encoding="utf-8"))["summary"]["steps"]
+    assert cli.main(["train", "ppo", IX, "--steps", "512", "--device", "cpu", "--out", out, "--resume", *small]) == 0
+    run = json.loads((tmp_path / "ppo" / "run.json").read_text(encoding="utf-8"))
+    rows = (tmp_path / "ppo" / "progress.csv").read_text(encoding="utf-8").splitlines()
+    assert first == 256 and run["summary"]["steps"] == 512
+    assert int(rows[-1].split(",")[0]) == 512 and sum(row.startswith("steps") for row in rows) == 1  # one curve, continued
