@@ -26,7 +26,7 @@ from gymnasium.vector import AutoresetMode, VectorActionWrapper, VectorEnv, Vect
 from numpy.typing import NDArray
 
 from recsim_bench import rng, tasks
-from recsim_bench.envs.core import SlateSpace, _seed_to_int, _stacked_box
+from recsim_bench.envs.core import SlateSpace, _check_options, _seed_to_int, _stacked_box
 from recsim_bench.parts.response import BINARY_BEHAVIOURS
 
 #: The keys a trial adds to the observation.
@@ -77,16 +77,6 @@ def _check_episodes_per_trial(episodes_per_trial: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"episodes_per_trial must be an integer >= 1, got {value!r}")
     return int(value)
-
-
-def _check_options(options: dict[str, Any] | None) -> Any:
-    """The task in reset ``options`` (``None`` when absent); unknown keys are refused."""
-    if options is None:
-        return None
-    unknown = sorted(set(options) - {"task"})
-    if unknown:
-        raise ValueError(f"reset options: unknown key(s) {unknown}; allowed: ['task']")
-    return options.get("task")
 
 
 def _trial_space(
