@@ -8,7 +8,7 @@ Each job trains one agent on one environment with one training seed (train users
 :data:`BUDGETS`), then evaluates it deterministically on test users 0..EPISODES-1 with evaluation seed
 :data:`EVAL_SEED` (:func:`recsim_bench.agents.evaluate_agent`). Agents that do not learn (random, oracle,
 linucb, thompson) run once. Results go to ``benchmarks/results/agents.json`` after every job (written
-atomically; finished jobs are skipped on a rerun, so an interrupted run resumes). The table reports, per
+atomically; jobs finished with the current budget are skipped on a rerun, so an interrupted run resumes). The table reports, per
 agent and environment, the mean over training seeds of the mean test return, with a 95% Student-t
 interval over the seeds (over the episodes for agents that run once), the training wall time and
 steps/s. Each worker process uses one torch thread.
@@ -36,7 +36,7 @@ EPISODES = 500
 EVAL_SEED = 10_000
 UNTRAINED = ("random", "oracle", "linucb", "thompson")
 #: Training budget in environment steps (user-steps) per agent.
-BUDGETS = {"greedy": 50_000, "slateq": 100_000, "sb3-ppo": 100_000, "ppo": 500_000}
+BUDGETS = {"greedy": 50_000, "slateq": 300_000, "sb3-ppo": 500_000, "ppo": 2_000_000}
 AGENT_ORDER = ("random", "oracle", "greedy", "linucb", "thompson", "slateq", "sb3-ppo", "ppo")
 
 
@@ -60,6 +60,7 @@ def run_job(job: tuple[str, str, int]) -> dict[str, Any]:
         "agent": name,
         "env_id": env_id,
         "seed": seed,
+        "budget": BUDGETS.get(name, 0),
         "train_steps": int(summary["steps"]),
         "train_seconds": float(summary["wall_time"]),
         "steps_per_s": summary["steps_per_s"],
@@ -148,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
             for agent in args.agents.split(",")
             for env_id in envs
             for seed in (range(1) if agent in UNTRAINED else range(args.seeds))
-            if _key(agent, env_id, seed) not in results
+            if results.get(_key(agent, env_id, seed), {}).get("budget", 0) != BUDGETS.get(agent, 0)
+            or _key(agent, env_id, seed) not in results
         ]
         print(f"{len(jobs)} jobs ({len(results)} already done) on {args.workers} workers", flush=True)
         start = time.perf_counter()
