@@ -17,7 +17,7 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.11",
     packages=find_packages(include=["recsim_bench", "recsim_bench.*", "baselines", "baselines.*"]),
-    package_data={"recsim_bench": ["envs/reference_returns.json"], "baselines": ["configs/*.toml", "configs/README.md"]},
+    package_data={"recsim_bench": ["envs/reference_returns.json", "scoring/protocols/*.json"], "baselines": ["configs/*.toml", "configs/README.md"]},
     install_requires=["gymnasium>=1.0,<2", "numpy>=1.24", "scipy>=1.10"],
     extras_require={
         "baselines": BASELINES,

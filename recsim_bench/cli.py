@@ -5,6 +5,7 @@
     recsim-bench demo [--episodes 5] [--seed 0]
     recsim-bench train AGENT ID --steps N --seed S --device auto --out DIR [--set key=value ...] [--resume]
     recsim-bench evaluate AGENT ID [--checkpoint DIR] --episodes N --split test --seed S [--num-envs N]
+    recsim-bench validate PATH... [--rerun POLICY] [--partial]
 
 ``train`` and ``evaluate`` need the reference agents of ``baselines/`` (the ``baselines`` extra).
 
@@ -200,6 +201,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_validate(args: argparse.Namespace) -> int:
+    from recsim_bench.scoring.results import validate_main
+
+    return validate_main(args.paths, rerun=args.rerun, protocol=args.protocol, partial=args.partial)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="recsim-bench",
@@ -243,6 +250,15 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate_cmd.add_argument("--num-envs", type=int, default=None, help="users in parallel (the numbers do not change)")
     evaluate_cmd.add_argument("--device", default="auto")
     evaluate_cmd.set_defaults(run=cmd_evaluate)
+
+    validate = commands.add_parser("validate", help="check result files against the protocol; --rerun re-evaluates")
+    validate.add_argument("paths", nargs="+", metavar="PATH", help="result files or directories of them")
+    validate.add_argument(
+        "--rerun", default=None, metavar="POLICY", help="checkpoint dir or module:callable ({env}, {seed} placeholders)"
+    )
+    validate.add_argument("--protocol", default=None, help="protocol version (default: the one each file names)")
+    validate.add_argument("--partial", action="store_true", help="do not require a complete submission")
+    validate.set_defaults(run=cmd_validate)
     return parser
 
 

@@ -53,3 +53,18 @@ def test_train_resumes_ppo_from_its_last_checkpoint(tmp_path) -> None:
     rows = (tmp_path / "ppo" / "progress.csv").read_text(encoding="utf-8").splitlines()
     assert first == 256 and run["summary"]["steps"] == 512
     assert int(rows[-1].split(",")[0]) == 512 and sum(row.startswith("steps") for row in rows) == 1  # one curve, continued
+
+
+def test_validate_accepts_a_fresh_result_and_rejects_a_tampered_one(tmp_path, capsys) -> None:
+    from recsim_bench.scoring import evaluate, load_protocol
+
+    protocol = load_protocol("v1")
+    result = evaluate(make_agent("random", IX), protocol="v1", agent_name="random", env_ids=[IX], out_dir=str(tmp_path))[0]
+    assert len(result["returns"]) == protocol.envs[IX].episodes
+    path = next(tmp_path.glob("*.json"))
+    assert cli.main(["validate", str(path), "--partial"]) == 0
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["returns"][0] += 1.0
+    path.write_text(json.dumps(data), encoding="utf-8")
+    assert cli.main(["validate", str(path), "--partial"]) == 1
+    assert "checksum mismatch" in capsys.readouterr().out

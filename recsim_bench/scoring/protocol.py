@@ -1,0 +1,456 @@
+"""The evaluation protocol: what a score means, fixed per version and readable as data.
+
+A protocol (``recsim_bench/scoring/protocols/<version>.json``, e.g. ``v1``) fixes, for every
+environment of the suite:
+
+- the evaluation split (``test``) and users: episode ``e`` serves test user ``e`` in a
+  vector-env row seeded ``eval_seed + e`` (the mapping of
+  :func:`recsim_bench.agents.evaluate_episodes`), for ``e`` in ``0 .. episodes - 1``;
+- the training budget ``train_steps`` (the most environment steps, i.e. user-steps, an agent
+  may train on) and the training seeds ``train_seeds`` (at least 5);
+- for meta-RL environments, the adaptation schedule: a trial of ``sessions`` consecutive
+  episodes of each test user (:func:`evaluate_sessions`); the score is the return of each
+  session and, overall, the user's mean session return;
+- the normalisation references: the mean return of the random and the oracle reference
+  (see :func:`measure_references`), measured under this protocol and stored with it.
+
+Refresh the references after a change of dynamics (which is a new environment version, hence
+a new protocol version)::
+
+    python -m recsim_bench.scoring.protocol --measure            # writes protocols/v1.json
+
+This module needs only numpy and gymnasium.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import gymnasium as gym
+import numpy as np
+from numpy.typing import NDArray
+
+from recsim_bench.agents import MAX_BATCH, Agent, RowStreams, evaluate_agent
+from recsim_bench.references import top_slates
+from recsim_bench.rng import SPLITS
+
+#: Where the protocol files live, one ``<version>.json`` each.
+PROTOCOL_DIR = Path(__file__).resolve().parent / "protocols"
+
+#: The protocol a submission is scored under unless told otherwise.
+DEFAULT_VERSION = "v1"
+
+#: Fewest training seeds a protocol may ask for.
+MIN_TRAIN_SEEDS = 5
+
+#: The references stored with a protocol: the bounds of the normalised score.
+REFERENCE_AGENTS = ("random", "oracle")
+
+_ENV_KEYS = {"split", "episodes", "eval_seed", "train_steps", "train_seeds", "sessions", "references"}
+_TOP_KEYS = {"version", "description", "envs", "references_measured_by"}
+
+
+@dataclasses.dataclass(frozen=True)
+class EnvProtocol:
+    """The protocol of one environment."""
+
+    env_id: str
+    split: str  # users scored: "test"
+    episodes: int  # test users 0 .. episodes - 1 (one trial each when sessions is set)
+    eval_seed: int  # episode (user) e runs in a row seeded eval_seed + e
+    train_steps: int  # training budget: the most environment steps an agent may train on
+    train_seeds: tuple[int, ...]  # one result per training seed
+    sessions: int | None = None  # meta-RL: sessions per trial of a test user; None: one episode per user
+    references: dict[str, Any] | None = None  # {"random": {"mean", "low", "high", "sessions"?}, "oracle": {...}}
+
+    def reference(self, name: str) -> float:
+        """The mean return of reference ``name`` (``"random"`` or ``"oracle"``) under this protocol."""
+        if not self.references or name not in self.references:
+            raise ValueError(f"{self.env_id}: no {name!r} reference measured (python -m recsim_bench.scoring.protocol --measure)")
+        return float(self.references[name]["mean"])
+
+    def to_json(self) -> dict[str, Any]:
+        """The entry of this environment in the protocol file."""
+        return {
+            "split": self.split,
+            "episodes": self.episodes,
+            "eval_seed": self.eval_seed,
+            "train_steps": self.train_steps,
+            "train_seeds": list(self.train_seeds),
+            "sessions": self.sessions,
+            "references": self.references,
+        }
+
+
+@dataclasses.dataclass(frozen=True)
+class Protocol:
+    """A versioned evaluation protocol: an :class:`EnvProtocol` per environment, in suite order."""
+
+    version: str
+    description: str
+    envs: dict[str, EnvProtocol]
+    references_measured_by: dict[str, Any] | None = None
+
+    @property
+    def env_ids(self) -> list[str]:
+        return list(self.envs)
+
+    def env(self, env_id: str) -> EnvProtocol:
+        """The protocol of ``env_id``; an environment the protocol does not cover raises ``ValueError``."""
+        if env_id not in self.envs:
+            raise ValueError(f"protocol {self.version} has no environment {env_id!r}; it covers {self.env_ids}")
+        return self.envs[env_id]
+
+    def normalise(self, env_id: str, mean_return: float) -> float:
+        """``(R - R_random) / (R_oracle - R_random)`` with this protocol's references of ``env_id``."""
+        entry = self.env(env_id)
+        low, high = entry.reference("random"), entry.reference("oracle")
+        return (float(mean_return) - low) / (high - low)
+
+    def restrict(self, env_ids: Iterable[str] | None = None, **changes: Any) -> "Protocol":
+        """A copy keeping only ``env_ids`` (default: all), each entry with ``changes`` applied.
+
+        For tests and quick checks (e.g. ``restrict([env_id], episodes=8)``): results made under
+        a changed protocol do not validate against the published one.
+        """
+        keep = self.env_ids if env_ids is None else [self.env(env_id).env_id for env_id in env_ids]
+        changeable = {f.name for f in dataclasses.fields(EnvProtocol)} - {"env_id"}
+        unknown = sorted(set(changes) - changeable)
+        if unknown:
+            raise ValueError(f"restrict: cannot change {unknown}; allowed: {sorted(changeable)}")
+        envs = {env_id: dataclasses.replace(self.envs[env_id], **changes) for env_id in keep}
+        for entry in envs.values():
+            _check_entry(entry)
+        return dataclasses.replace(self, envs=envs)
+
+    def to_json(self) -> dict[str, Any]:
+        """The protocol file's content."""
+        return {
+            "version": self.version,
+            "description": self.description,
+            "envs": {env_id: entry.to_json() for env_id, entry in self.envs.items()},
+            "references_measured_by": self.references_measured_by,
+        }
+
+
+def _is_int(value: Any, low: int = 0) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= low
+
+
+def _check_entry(entry: EnvProtocol) -> None:
+    where = f"protocol entry {entry.env_id!r}"
+    if entry.split not in SPLITS:
+        raise ValueError(f"{where}: split must be one of {list(SPLITS)}, got {entry.split!r}")
+    for name in ("episodes", "train_steps"):
+        if not _is_int(getattr(entry, name), 1):
+            raise ValueError(f"{where}: {name} must be an integer >= 1, got {getattr(entry, name)!r}")
+    if not _is_int(entry.eval_seed, 0):
+        raise ValueError(f"{where}: eval_seed must be an integer >= 0, got {entry.eval_seed!r}")
+    seeds = entry.train_seeds
+    if not all(_is_int(s, 0) for s in seeds) or len(set(seeds)) != len(seeds) or len(seeds) < MIN_TRAIN_SEEDS:
+        raise ValueError(f"{where}: train_seeds must be at least {MIN_TRAIN_SEEDS} distinct integers >= 0, got {list(seeds)!r}")
+    if entry.sessions is not None and not _is_int(entry.sessions, 1):
+        raise ValueError(f"{where}: sessions must be null or an integer >= 1, got {entry.sessions!r}")
+    if entry.references is not None and not isinstance(entry.references, dict):
+        raise ValueError(f"{where}: references must be null or an object, got {entry.references!r}")
+
+
+def protocol_from_json(data: Any, source: str = "protocol") -> Protocol:
+    """A :class:`Protocol` from a protocol file's parsed content; anything malformed raises ``ValueError``."""
+    if not isinstance(data, dict) or not {"version", "envs"} <= set(data) or set(data) - _TOP_KEYS:
+        raise ValueError(f"{source}: expected an object with keys {sorted(_TOP_KEYS)}")
+    if not isinstance(data["envs"], dict) or not data["envs"]:
+        raise ValueError(f"{source}: 'envs' must be a non-empty object of env id -> entry")
+    envs = {}
+    for env_id, raw in data["envs"].items():
+        if not isinstance(raw, dict) or set(raw) - _ENV_KEYS or not {"split", "episodes", "eval_seed", "train_steps", "train_seeds"} <= set(raw):
+            raise ValueError(f"{source}: entry {env_id!r} must be an object with keys {sorted(_ENV_KEYS)}")
+        if not isinstance(raw["train_seeds"], list):
+            raise ValueError(f"{source}: entry {env_id!r}: train_seeds must be a list")
+        entry = EnvProtocol(
+            env_id=env_id,
+            split=raw["split"],
+            episodes=raw["episodes"],
+            eval_seed=raw["eval_seed"],
+            train_steps=raw["train_steps"],
+            train_seeds=tuple(raw["train_seeds"]),
+            sessions=raw.get("sessions"),
+            references=raw.get("references"),
+        )
+        _check_entry(entry)
+        envs[env_id] = entry
+    return Protocol(
+        version=str(data["version"]),
+        description=str(data.get("description", "")),
+        envs=envs,
+        references_measured_by=data.get("references_measured_by"),
+    )
+
+
+def protocol_versions() -> list[str]:
+    """The versions shipped in :data:`PROTOCOL_DIR`."""
+    return sorted(path.stem for path in PROTOCOL_DIR.glob("*.json"))
+
+
+def protocol_path(version: str) -> Path:
+    """The file of protocol ``version``; an unknown version raises ``ValueError`` with the known ones."""
+    if not isinstance(version, str) or version not in protocol_versions():
+        raise ValueError(f"unknown protocol version {version!r}; known: {protocol_versions()}")
+    return PROTOCOL_DIR / f"{version}.json"
+
+
+def load_protocol(version: str | Protocol = DEFAULT_VERSION) -> Protocol:
+    """The protocol ``version`` (e.g. ``"v1"``); a :class:`Protocol` is returned as is."""
+    if isinstance(version, Protocol):
+        return version
+    path = protocol_path(version)
+    with open(path, encoding="utf-8") as f:
+        protocol = protocol_from_json(json.load(f), source=str(path))
+    if protocol.version != version:
+        raise ValueError(f"{path}: says version {protocol.version!r}, expected {version!r}")
+    return protocol
+
+
+# ----------------------------------------------------------------------------- per-session evaluation
+def evaluate_sessions(
+    agent: Agent,
+    env_id: str,
+    users: int,
+    sessions: int,
+    seed: int,
+    split: str = "test",
+    num_envs: int | None = None,
+    deterministic: bool = True,
+    first_user: int = 0,
+    **env_kwargs: Any,
+) -> NDArray[np.float64]:
+    """Return of each session of a trial per user: ``(users, sessions)`` float64.
+
+    User ``u`` (counting from ``first_user``) is the task ``{"split": split, "user": u}`` of a
+    vector-env row seeded ``seed + u``, as in :func:`~recsim_bench.agents.evaluate_episodes`, so
+    session 0 is exactly that function's episode ``u``. A row keeps its task across autoresets,
+    so its next episode is the same user's next session. Before the first step the agent is bound
+    (when it has ``bind``) and reset with every row started and the rows' seeds; between two
+    sessions of a row it gets ``reset(row, None)``: it may keep what it learnt about the user,
+    which is what the trial measures. Rows run in batches of ``num_envs`` (default: all, at most
+    :data:`~recsim_bench.agents.MAX_BATCH`), which does not change the numbers.
+    """
+    for name, value, low in (("users", users, 1), ("sessions", sessions, 1), ("seed", seed, 0), ("first_user", first_user, 0)):
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
+            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    if not isinstance(agent, Agent):
+        raise ValueError(f"agent must have act(obs, deterministic) and reset(started, seeds), got {type(agent).__name__}")
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {list(SPLITS)}, got {split!r}")
+    batch = min(int(users), MAX_BATCH) if num_envs is None else int(num_envs)
+    if batch < 1:
+        raise ValueError(f"num_envs must be an integer >= 1, got {num_envs!r}")
+    returns = np.zeros((int(users), int(sessions)), dtype=np.float64)
+    for start in range(0, int(users), batch):
+        stop = min(start + batch, int(users))
+        index = np.arange(first_user + start, first_user + stop, dtype=np.int64)
+        returns[start:stop] = _run_trials(agent, env_id, index, int(sessions), int(seed), split, bool(deterministic), env_kwargs)
+    return returns
+
+
+def _run_trials(
+    agent: Agent,
+    env_id: str,
+    index: NDArray[np.int64],
+    sessions: int,
+    seed: int,
+    split: str,
+    deterministic: bool,
+    env_kwargs: dict[str, Any],
+) -> NDArray[np.float64]:
+    """The ``(len(index), sessions)`` session returns of one batch of users."""
+    n = len(index)
+    rows = np.arange(n)
+    env = gym.make_vec(env_id, num_envs=n, autoreset_mode="next_step", split=split, **env_kwargs)
+    try:
+        obs, _ = env.reset(seed=(seed + index).tolist(), options={"task": [{"split": split, "user": int(u)} for u in index]})
+        if hasattr(agent, "bind"):
+            agent.bind(env.unwrapped)
+        agent.reset(np.ones(n, dtype=bool), seed + index)
+        returns = np.zeros((n, sessions), dtype=np.float64)
+        session = np.zeros(n, dtype=np.int64)  # the session each row is in
+        counting = np.ones(n, dtype=bool)  # rows whose trial is not over
+        done = np.zeros(n, dtype=bool)  # rows whose session ended on the last step: autoreset on this one
+        while counting.any():
+            obs, reward, term, trunc, _ = env.step(agent.act(obs, deterministic=deterministic))
+            if done.any():  # those rows started their next session on this step (no reward, action ignored)
+                agent.reset(done, None)
+                session[done] += 1
+            live = counting & ~done
+            returns[rows[live], session[live]] += np.asarray(reward, dtype=np.float64)[live]
+            done = np.asarray(term) | np.asarray(trunc)
+            counting &= ~(done & (session >= sessions - 1))
+    finally:
+        env.close()
+    return returns
+
+
+# ----------------------------------------------------------------------------- references
+class RandomReference:
+    """Uniformly random distinct slates keyed per row by the evaluation seeds (as ``baselines``' random agent)."""
+
+    def __init__(self) -> None:
+        self.streams = RowStreams(0)
+
+    def reset(self, started: np.ndarray, seeds: np.ndarray | None = None) -> None:
+        self.streams.reset(started, seeds)
+
+    def act(self, obs: dict[str, np.ndarray], deterministic: bool = True) -> NDArray[np.int64]:
+        n, k = obs["candidates"].shape[:2]
+        keys = self.streams.uniforms(n, k)
+        self.streams.advance()
+        return np.argsort(keys, axis=1)[:, : obs["response"].shape[1]].astype(np.int64)
+
+
+class OracleReference:
+    """Privileged and myopic: top-S by the bound env's ``expected_rewards()`` (as ``baselines``' oracle agent)."""
+
+    def __init__(self) -> None:
+        self.env: Any = None
+
+    def bind(self, env: Any) -> None:
+        self.env = env
+
+    def reset(self, started: np.ndarray, seeds: np.ndarray | None = None) -> None:
+        """No memory."""
+
+    def act(self, obs: dict[str, np.ndarray], deterministic: bool = True) -> NDArray[np.int64]:
+        return top_slates(self.env.expected_rewards(), obs["response"].shape[1])
+
+
+REFERENCES: dict[str, Callable[[], Agent]] = {"random": RandomReference, "oracle": OracleReference}
+
+
+def evaluate_protocol_entry(agent: Agent, entry: EnvProtocol, num_envs: int | None = None) -> tuple[NDArray[np.float64], NDArray[np.float64] | None]:
+    """``(returns, session_returns)`` of ``agent`` under ``entry``.
+
+    ``returns`` is ``(episodes,)``: the episode return, or with sessions each user's mean session
+    return; ``session_returns`` is ``(episodes, sessions)`` with sessions, else ``None``.
+    """
+    if entry.sessions is None:
+        return evaluate_agent(agent, entry.env_id, entry.episodes, entry.eval_seed, split=entry.split, num_envs=num_envs), None
+    per_session = evaluate_sessions(agent, entry.env_id, entry.episodes, entry.sessions, entry.eval_seed, entry.split, num_envs)
+    return per_session.mean(axis=1), per_session
+
+
+def _summary(values: NDArray[np.float64]) -> dict[str, float]:
+    from recsim_bench.references import mean_ci
+
+    mean, low, high = mean_ci(values)
+    return {"mean": mean, "low": low, "high": high}
+
+
+def measure_references(protocol: Protocol | str = DEFAULT_VERSION, env_ids: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
+    """``{env_id: {"random": {...}, "oracle": {...}}}``: each reference's mean return with a 95% Student-t interval.
+
+    Measured exactly as a submission is scored (:func:`evaluate_protocol_entry`); with sessions,
+    each reference also gets ``"sessions"``: the mean return of each session.
+    """
+    protocol = load_protocol(protocol)
+    measured: dict[str, dict[str, Any]] = {}
+    for env_id in protocol.env_ids if env_ids is None else list(env_ids):
+        entry = protocol.env(env_id)
+        measured[env_id] = {}
+        for name in REFERENCE_AGENTS:
+            returns, per_session = evaluate_protocol_entry(REFERENCES[name](), entry)
+            record = _summary(returns)
+            if per_session is not None:
+                record["sessions"] = [float(v) for v in per_session.mean(axis=0)]
+            measured[env_id][name] = record
+    return measured
+
+
+def write_json_atomic(path: Path | str, payload: Any, indent: int | None = 2) -> None:
+    """Write ``payload`` as JSON to ``path`` atomically: a temporary file beside it, fsynced, then renamed over it.
+
+    The payload is serialised before anything is written (strict JSON: no NaN or infinity), so a
+    failure leaves the old file, and no temporary file, behind.
+    """
+    path = Path(path)
+    text = json.dumps(payload, indent=indent, allow_nan=False, ensure_ascii=False) + "\n"
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    try:  # make the rename itself durable
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import recsim_bench
+
+    parser = argparse.ArgumentParser(prog="python -m recsim_bench.scoring.protocol", description="Show a protocol, or measure its references.")
+    parser.add_argument("--version", default=DEFAULT_VERSION, help=f"protocol version (default {DEFAULT_VERSION})")
+    parser.add_argument("--measure", action="store_true", help="measure the random and oracle references and write them into the protocol file")
+    args = parser.parse_args(argv)
+    protocol = load_protocol(args.version)
+    if not args.measure:
+        print(json.dumps(protocol.to_json(), indent=2))
+        return 0
+    start = time.perf_counter()
+    measured = measure_references(protocol)
+    envs = {env_id: dataclasses.replace(entry, references=measured[env_id]) for env_id, entry in protocol.envs.items()}
+    by = {
+        "command": f"python -m recsim_bench.scoring.protocol --measure --version {args.version}",
+        "recsim_bench": recsim_bench.__version__,
+        "numpy": np.__version__,
+        "gymnasium": gym.__version__,
+    }
+    write_json_atomic(protocol_path(args.version), dataclasses.replace(protocol, envs=envs, references_measured_by=by).to_json())
+    for env_id, refs in measured.items():
+        print(f"{env_id:<40} random {refs['random']['mean']:9.3f}   oracle {refs['oracle']['mean']:9.3f}")
+    print(f"wrote {protocol_path(args.version)} ({time.perf_counter() - start:.1f} s)")
+    return 0
+
+
+__all__ = [
+    "DEFAULT_VERSION",
+    "MIN_TRAIN_SEEDS",
+    "PROTOCOL_DIR",
+    "REFERENCES",
+    "EnvProtocol",
+    "OracleReference",
+    "Protocol",
+    "RandomReference",
+    "evaluate_protocol_entry",
+    "evaluate_sessions",
+    "load_protocol",
+    "measure_references",
+    "protocol_from_json",
+    "protocol_versions",
+    "write_json_atomic",
+]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,688 @@
+"""Result files: one JSON file per (agent, environment, training seed), checksummed and validated.
+
+A result (schema :data:`SCHEMA_VERSION`) records who was evaluated (agent name, version and
+resolved configuration), on what (``env_id`` and the environment spec, ``gym.spec(env_id).to_json()``
+parsed), under which protocol (version, split, evaluation seed, episodes, sessions), with which
+training seed, the raw per-episode returns (and per-session returns for meta-RL environments),
+the wall time, the device and the provenance (package versions, the git commit of the agent's code
+when it is in a git checkout). ``checksum`` is the SHA-256 of the canonical JSON of everything
+else (:func:`checksum`).
+
+A third party scores its own agent with one call::
+
+    from recsim_bench.scoring.results import evaluate
+    results = evaluate(my_agent, protocol="v1", agent_name="my-agent", out_dir="results/")
+
+and checks files with ``recsim-bench validate results/*.json [--rerun module:callable]``
+(:func:`validate_main`). Evaluation is keyed (episode ``e`` is test user ``e`` in a row seeded
+``eval_seed + e``), so re-evaluating the same policy gives the same numbers bit for bit
+(:func:`rerun`).
+
+This module needs only numpy and gymnasium; loading a ``baselines`` checkpoint needs ``baselines``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import hashlib
+import importlib
+import importlib.util
+import inspect
+import json
+import math
+import platform
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Iterable
+
+import gymnasium as gym
+import numpy as np
+
+from recsim_bench.agents import Agent
+from recsim_bench.scoring.protocol import (
+    DEFAULT_VERSION,
+    Protocol,
+    evaluate_protocol_entry,
+    load_protocol,
+    protocol_versions,
+    write_json_atomic,
+)
+
+#: Version of the result file layout; a reader refuses any other.
+SCHEMA_VERSION = 1
+
+#: Top-level keys of a result and the JSON types each must have (``None`` allowed where listed).
+_SCHEMA: dict[str, tuple[type, ...]] = {
+    "schema_version": (int,),
+    "agent": (dict,),
+    "env_id": (str,),
+    "env_spec": (dict,),
+    "protocol": (str,),
+    "split": (str,),
+    "seeds": (dict,),
+    "episodes": (int,),
+    "sessions": (int, type(None)),
+    "returns": (list,),
+    "session_returns": (list, type(None)),
+    "wall_time": (dict,),
+    "device": (str,),
+    "provenance": (dict,),
+    "checksum": (str,),
+}
+_AGENT_SCHEMA: dict[str, tuple[type, ...]] = {"name": (str,), "version": (str, type(None)), "config": (dict,)}
+_SEEDS_SCHEMA: dict[str, tuple[type, ...]] = {"train": (int, type(None)), "eval": (int,)}
+_WALL_SCHEMA: dict[str, tuple[type, ...]] = {"evaluate": (int, float), "train": (int, float, type(None))}
+_PROVENANCE_SCHEMA: dict[str, tuple[type, ...]] = {
+    "python": (str,),
+    "platform": (str,),
+    "numpy": (str,),
+    "gymnasium": (str,),
+    "torch": (str, type(None)),
+    "recsim_bench": (str,),
+    "agent_module": (str, type(None)),
+    "agent_commit": (str, type(None)),
+    "created": (str,),
+}
+_CHECKSUM = re.compile(r"^[0-9a-f]{64}$")
+
+
+# ----------------------------------------------------------------------------- checksum
+def canonical_json(value: Any) -> str:
+    """The canonical JSON text of ``value``: sorted keys, no whitespace, UTF-8 characters kept, no NaN."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def checksum(result: Mapping[str, Any]) -> str:
+    """SHA-256 (hex) of the UTF-8 canonical JSON of ``result`` without its ``checksum`` key."""
+    content = {key: value for key, value in result.items() if key != "checksum"}
+    return hashlib.sha256(canonical_json(content).encode("utf-8")).hexdigest()
+
+
+# ----------------------------------------------------------------------------- provenance
+def _version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        module = sys.modules.get(package)
+        return getattr(module, "__version__", None)
+
+
+def git_commit(path: Path | str | None) -> str | None:
+    """``git rev-parse HEAD`` of the repository holding ``path``, or ``None`` (no git, not a checkout, any failure)."""
+    if path is None:
+        return None
+    directory = Path(path)
+    directory = directory if directory.is_dir() else directory.parent
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(directory), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = done.stdout.strip()
+    return commit if done.returncode == 0 and re.fullmatch(r"[0-9a-f]{40,64}", commit) else None
+
+
+def agent_source(policy: Any) -> tuple[str | None, str | None]:
+    """``(module, file)`` of the code of ``policy``'s class (``(None, None)`` when unknown)."""
+    cls = policy if isinstance(policy, type) else type(policy)
+    module = getattr(cls, "__module__", None)
+    try:
+        file = inspect.getsourcefile(cls)
+    except (TypeError, OSError):
+        file = None
+    return module, file
+
+
+def provenance(policy: Any = None) -> dict[str, Any]:
+    """Package versions, platform, the agent's module and the git commit of its code (when in a checkout)."""
+    import recsim_bench
+
+    module, file = agent_source(policy) if policy is not None else (None, None)
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "numpy": np.__version__,
+        "gymnasium": gym.__version__,
+        "torch": _version("torch") if "torch" in sys.modules or importlib.util.find_spec("torch") else None,
+        "recsim_bench": recsim_bench.__version__,
+        "agent_module": module,
+        "agent_commit": git_commit(file),
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def registered_spec(env_id: str) -> dict[str, Any]:
+    """The registered environment spec of ``env_id`` as JSON data (``gym.spec(env_id).to_json()`` parsed)."""
+    return json.loads(gym.spec(env_id).to_json())
+
+
+# ----------------------------------------------------------------------------- building and writing
+def _json_data(value: Any, what: str) -> Any:
+    """``value`` as plain JSON data (tuples become lists); anything else raises ``ValueError``."""
+    try:
+        return json.loads(json.dumps(value, allow_nan=False))
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{what} must be JSON-serialisable with finite numbers: {error}") from None
+
+
+def _config_of(policy: Any) -> dict[str, Any]:
+    config = getattr(policy, "config", None)
+    if dataclasses.is_dataclass(config) and not isinstance(config, type):
+        return dataclasses.asdict(config)
+    if isinstance(config, Mapping):
+        return dict(config)
+    return {}
+
+
+def make_result(
+    agent_name: str,
+    env_id: str,
+    protocol: Protocol | str,
+    returns: Any,
+    session_returns: Any = None,
+    *,
+    agent_version: str | None = None,
+    config: Mapping[str, Any] | None = None,
+    train_seed: int | None = None,
+    wall_time: float = 0.0,
+    train_wall_time: float | None = None,
+    device: str = "cpu",
+    policy: Any = None,
+) -> dict[str, Any]:
+    """A checksummed result of ``agent_name`` on ``env_id`` under ``protocol``.
+
+    ``returns`` is ``(episodes,)`` (with sessions: each user's mean session return) and
+    ``session_returns`` ``(episodes, sessions)`` for a protocol entry with sessions. ``policy``
+    (the evaluated object) gives the provenance's agent module and git commit.
+    """
+    protocol = load_protocol(protocol)
+    entry = protocol.env(env_id)
+    returns = np.asarray(returns, dtype=np.float64)
+    result: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "agent": {"name": str(agent_name), "version": agent_version, "config": _json_data(dict(config or {}), "config")},
+        "env_id": env_id,
+        "env_spec": registered_spec(env_id),
+        "protocol": protocol.version,
+        "split": entry.split,
+        "seeds": {"train": None if train_seed is None else int(train_seed), "eval": entry.eval_seed},
+        "episodes": int(returns.shape[0]),
+        "sessions": entry.sessions,
+        "returns": [float(r) for r in returns],
+        "session_returns": None if session_returns is None else [[float(r) for r in row] for row in np.asarray(session_returns, dtype=np.float64)],
+        "wall_time": {"evaluate": float(wall_time), "train": None if train_wall_time is None else float(train_wall_time)},
+        "device": str(device),
+        "provenance": provenance(policy),
+    }
+    result = _json_data(result, "result")
+    result["checksum"] = checksum(result)
+    return result
+
+
+def write_result(path: Path | str, result: Mapping[str, Any]) -> Path:
+    """Write ``result`` to ``path`` atomically (temporary file, fsync, ``os.replace``); returns the path.
+
+    The result is serialised first, so an unserialisable one raises ``ValueError`` and leaves any
+    old file at ``path`` untouched, and no temporary file behind.
+    """
+    path = Path(path)
+    try:
+        write_json_atomic(path, dict(result))
+    except TypeError as error:
+        raise ValueError(f"{path}: result is not JSON-serialisable: {error}") from None
+    return path
+
+
+def read_result(path: Path | str) -> Any:
+    """The parsed JSON of a result file; unreadable or invalid JSON raises ``ValueError``."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f, parse_constant=_refuse_constant)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"not a readable JSON file ({error})") from None
+
+
+def _refuse_constant(name: str) -> Any:
+    raise json.JSONDecodeError(f"{name} is not JSON", name, 0)
+
+
+def result_filename(result: Mapping[str, Any]) -> str:
+    """``<agent>__<Env-vN>__seed<S>.json`` (``seed-none`` for an untrained agent), safe characters only."""
+    agent = re.sub(r"[^A-Za-z0-9._-]+", "_", str(result["agent"]["name"])) or "agent"
+    env = str(result["env_id"]).split("/")[-1]
+    seed = result["seeds"]["train"]
+    return f"{agent}__{env}__seed{'-none' if seed is None else seed}.json"
+
+
+# ----------------------------------------------------------------------------- validation
+def _check_fields(value: Any, schema: dict[str, tuple[type, ...]], where: str) -> list[str]:
+    """Missing, unexpected and mistyped keys of the object ``value`` (``where``: its key in the result, ``""`` at the top)."""
+    inside = f"{where}: " if where else ""
+    if not isinstance(value, dict):
+        return [f"schema: {where or 'the result'} must be an object"]
+    reasons = [f"schema: {inside}missing key {key!r}" for key in schema if key not in value]
+    reasons += [f"schema: {inside}unexpected key {key!r}" for key in value if key not in schema]
+    for key, types in schema.items():
+        if key in value:
+            item = value[key]
+            if (isinstance(item, bool) and bool not in types) or not isinstance(item, types):
+                names = " or ".join("null" if t is type(None) else t.__name__ for t in types)
+                reasons.append(f"schema: {where + '.' if where else ''}{key} must be {names}, got {type(item).__name__}")
+    return reasons
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def schema_errors(result: Any) -> list[str]:
+    """Everything wrong with the layout of ``result`` (keys, types, shapes), as ``"schema: ..."`` reasons."""
+    reasons = _check_fields(result, _SCHEMA, "")
+    if reasons and not isinstance(result, dict):
+        return reasons
+    if result.get("schema_version") != SCHEMA_VERSION and isinstance(result.get("schema_version"), int):
+        reasons.append(f"schema: schema_version {result['schema_version']} is not {SCHEMA_VERSION}")
+    for key, schema in (("agent", _AGENT_SCHEMA), ("seeds", _SEEDS_SCHEMA), ("wall_time", _WALL_SCHEMA), ("provenance", _PROVENANCE_SCHEMA)):
+        if isinstance(result.get(key), dict):
+            reasons += _check_fields(result[key], schema, key)
+    if isinstance(result.get("returns"), list):
+        if not all(_is_number(r) for r in result["returns"]):
+            reasons.append("schema: returns must be a list of finite numbers")
+        elif isinstance(result.get("episodes"), int) and len(result["returns"]) != result["episodes"]:
+            reasons.append(f"schema: returns has {len(result['returns'])} entries, episodes says {result['episodes']}")
+    rows = result.get("session_returns")
+    sessions = result.get("sessions")
+    if "sessions" in result and "session_returns" in result and (rows is None) != (sessions is None):
+        reasons.append("schema: session_returns and sessions must be both null or both set")
+    if isinstance(rows, list) and isinstance(sessions, int):
+        if not all(isinstance(row, list) and len(row) == sessions and all(_is_number(r) for r in row) for row in rows):
+            reasons.append(f"schema: session_returns must be a list of lists of {sessions} finite numbers")
+        elif isinstance(result.get("returns"), list) and len(rows) != len(result["returns"]):
+            reasons.append(f"schema: session_returns has {len(rows)} rows, returns has {len(result['returns'])}")
+        elif isinstance(result.get("returns"), list) and all(_is_number(r) for r in result["returns"]):
+            means = np.asarray(rows, dtype=np.float64).mean(axis=1) if rows else np.zeros(0)
+            if not np.array_equal(means, np.asarray(result["returns"], dtype=np.float64)):
+                reasons.append("schema: returns must be each user's mean session return (mean of its session_returns row)")
+    if isinstance(result.get("checksum"), str) and not _CHECKSUM.match(result["checksum"]):
+        reasons.append("schema: checksum must be 64 lowercase hex digits (SHA-256)")
+    return reasons
+
+
+def validate_result(result: Any, protocol: Protocol | str | None = None) -> list[str]:
+    """Why ``result`` is not a valid result under ``protocol`` (default: the version it names); ``[]`` when valid.
+
+    Checks, in order: the schema; the checksum; the protocol version (known, and the one asked
+    for); the environment (covered by the protocol, spec equal to the registered one); the split,
+    evaluation seed, training seed, episode and session counts against the protocol.
+    """
+    reasons = schema_errors(result)
+    if not isinstance(result, dict):
+        return reasons
+    if isinstance(result.get("checksum"), str):
+        try:
+            actual = checksum(result)
+        except (TypeError, ValueError) as error:
+            reasons.append(f"checksum: content is not canonical JSON ({error})")
+        else:
+            if actual != result["checksum"]:
+                reasons.append(f"checksum mismatch: the file says {result['checksum'][:12]}..., the content hashes to {actual[:12]}...")
+    if reasons:
+        return reasons
+
+    version = result["protocol"]
+    if protocol is None:
+        if version not in protocol_versions():
+            return [f"protocol: unknown protocol version {version!r}; known: {protocol_versions()}"]
+        protocol = version
+    try:
+        protocol = load_protocol(protocol)
+    except ValueError as error:
+        return [f"protocol: {error}"]
+    if version != protocol.version:
+        known = "" if version in protocol_versions() else " (unknown version)"
+        return [f"protocol: result is for protocol {version!r}{known}, validation is under {protocol.version!r}"]
+    env_id = result["env_id"]
+    if env_id not in protocol.envs:
+        return [f"env: {env_id!r} is not an environment of protocol {protocol.version}"]
+    if env_id not in gym.registry:
+        return [f"env: {env_id!r} is not registered (import recsim_bench)"]
+    expected = registered_spec(env_id)
+    if result["env_spec"] != expected:
+        differing = sorted(k for k in set(expected) | set(result["env_spec"]) if expected.get(k) != result["env_spec"].get(k))
+        reasons.append(f"env spec differs from the registered {env_id} in {differing}")
+    entry = protocol.env(env_id)
+    if result["split"] != entry.split:
+        reasons.append(f"protocol: split is {result['split']!r}, protocol {protocol.version} says {entry.split!r}")
+    if result["seeds"]["eval"] != entry.eval_seed:
+        reasons.append(f"protocol: evaluation seed is {result['seeds']['eval']}, protocol {protocol.version} says {entry.eval_seed}")
+    train = result["seeds"]["train"]
+    if train is not None and train not in entry.train_seeds:
+        reasons.append(f"protocol: training seed {train} is not one of protocol {protocol.version}'s {list(entry.train_seeds)}")
+    if result["episodes"] != entry.episodes:
+        reasons.append(f"protocol: {result['episodes']} episodes, protocol {protocol.version} says {entry.episodes}")
+    if result["sessions"] != entry.sessions:
+        reasons.append(f"protocol: sessions is {result['sessions']}, protocol {protocol.version} says {entry.sessions}")
+    return reasons
+
+
+def _labelled(results: Mapping[str, Any] | Iterable[Any]) -> list[tuple[str, Any]]:
+    if isinstance(results, Mapping):
+        return [(str(label), result) for label, result in results.items()]
+    return [(f"result {i}", result) for i, result in enumerate(results)]
+
+
+def validate_submission(results: Mapping[str, Any] | Iterable[Any], protocol: Protocol | str = DEFAULT_VERSION) -> list[str]:
+    """Why ``results`` (a list, or label -> result) is not a complete submission under ``protocol``; ``[]`` when it is.
+
+    Each result is checked by :func:`validate_result` (reasons prefixed by its label). Then, per
+    agent (name and version): every environment of the protocol must be present, with one result
+    per training seed of the protocol, or a single result with training seed ``null`` for an agent
+    that does not train; duplicates are reported.
+    """
+    protocol = load_protocol(protocol)
+    labelled = _labelled(results)
+    reasons = []
+    groups: dict[tuple[str, Any], dict[str, list[Any]]] = {}
+    for label, result in labelled:
+        reasons += [f"{label}: {reason}" for reason in validate_result(result, protocol)]
+        try:
+            key = (result["agent"]["name"], result["agent"]["version"])
+            env_id, train = result["env_id"], result["seeds"]["train"]
+        except (TypeError, KeyError):
+            continue
+        groups.setdefault(key, {}).setdefault(env_id, []).append(train)
+    if not labelled:
+        return ["submission: no result files"]
+    for (name, version), envs in groups.items():
+        agent = name if version is None else f"{name} {version}"
+        for env_id in protocol.env_ids:
+            seeds = envs.get(env_id)
+            if seeds is None:
+                reasons.append(f"submission {agent}: missing environment {env_id}")
+                continue
+            expected = list(protocol.env(env_id).train_seeds)
+            duplicates = sorted({repr(s) for s in seeds if seeds.count(s) > 1})
+            if duplicates:
+                reasons.append(f"submission {agent}: {env_id} has duplicate results for training seed(s) {', '.join(duplicates)}")
+            if None in seeds:
+                if len(set(seeds)) > 1:
+                    reasons.append(f"submission {agent}: {env_id} mixes results with and without a training seed")
+                continue
+            missing = [s for s in expected if s not in seeds]
+            if missing:
+                reasons.append(f"submission {agent}: {env_id} is missing training seed(s) {missing} (protocol {protocol.version}: {expected})")
+    return reasons
+
+
+# ----------------------------------------------------------------------------- evaluation
+def _is_agent(value: Any) -> bool:
+    """An agent instance (a class with ``act`` and ``reset`` is a factory, not an agent)."""
+    return isinstance(value, Agent) and not isinstance(value, type)
+
+
+def _agent_for(policy: Any, env_id: str, train_seed: int | None = None) -> Any:
+    """The agent ``policy`` gives for ``env_id``: itself, ``policy(env_id)``, or :func:`load_policy` of a spec."""
+    if isinstance(policy, str):
+        agent = load_policy(policy, env_id=env_id, train_seed=train_seed)
+    elif _is_agent(policy):
+        agent = policy
+    elif callable(policy):
+        agent = policy(env_id)
+    else:
+        raise ValueError(f"policy must be an agent (act, reset), a callable env_id -> agent or a spec, got {type(policy).__name__}")
+    if not _is_agent(agent):
+        raise ValueError(f"policy gave a {type(agent).__name__} for {env_id}, not an agent with act and reset")
+    return agent
+
+
+def _device_of(policy: Any) -> str:
+    device = getattr(policy, "device", None)
+    return "cpu" if device is None else str(device)
+
+
+def evaluate(
+    policy: Any,
+    protocol: Protocol | str = DEFAULT_VERSION,
+    agent_name: str | None = None,
+    env_ids: Iterable[str] | None = None,
+    out_dir: Path | str | None = None,
+    *,
+    train_seed: int | None = None,
+    agent_version: str | None = None,
+    config: Mapping[str, Any] | None = None,
+    device: str | None = None,
+    num_envs: int | None = None,
+) -> list[dict[str, Any]]:
+    """Evaluate an already trained ``policy`` on every environment of ``protocol``; one result per environment.
+
+    ``policy`` is an agent (any object with the agent protocol's ``act`` and ``reset``, used on
+    every environment), a factory ``policy(env_id) -> agent`` (e.g. an agent class taking the
+    env id), or a :func:`load_policy` spec. ``agent_name`` defaults to the
+    agent's class name, ``config`` to its ``config`` attribute (a dataclass or a mapping), ``device``
+    to its ``device`` attribute or ``"cpu"``. ``train_seed`` is the training seed the policy was
+    trained with (``None`` for an agent that does not train). With ``out_dir``, each result is
+    also written there atomically as :func:`result_filename`.
+    """
+    protocol = load_protocol(protocol)
+    chosen = protocol.env_ids if env_ids is None else [protocol.env(env_id).env_id for env_id in env_ids]
+    out = None if out_dir is None else Path(out_dir)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+    results = []
+    for env_id in chosen:
+        agent = _agent_for(policy, env_id, train_seed)
+        start = time.perf_counter()
+        returns, per_session = evaluate_protocol_entry(agent, protocol.env(env_id), num_envs=num_envs)
+        wall = time.perf_counter() - start
+        result = make_result(
+            agent_name or type(agent).__name__,
+            env_id,
+            protocol,
+            returns,
+            per_session,
+            agent_version=agent_version,
+            config=_config_of(agent) if config is None else config,
+            train_seed=train_seed,
+            wall_time=wall,
+            device=device or _device_of(agent),
+            policy=agent,
+        )
+        if out is not None:
+            write_result(out / result_filename(result), result)
+        results.append(result)
+    return results
+
+
+def rerun(result: Mapping[str, Any], policy: Any, num_envs: int | None = None) -> list[str]:
+    """Re-evaluate ``policy`` as ``result`` says it was evaluated and compare the numbers exactly; ``[]`` when equal.
+
+    ``policy`` is an agent, a factory ``env_id -> agent``, or a spec for :func:`load_policy`.
+    The protocol entry is the one of the result's protocol version, with the result's own
+    episodes, evaluation seed and sessions (validation checks those against the protocol).
+    """
+    reasons = schema_errors(result)
+    if reasons:
+        return [f"rerun: {reason}" for reason in reasons]
+    env_id = result["env_id"]
+    try:
+        entry = load_protocol(result["protocol"]).env(env_id)
+    except ValueError as error:
+        return [f"rerun: {error}"]
+    entry = dataclasses.replace(entry, episodes=result["episodes"], eval_seed=result["seeds"]["eval"], sessions=result["sessions"], split=result["split"])
+    agent = _agent_for(policy, env_id, result["seeds"]["train"])
+    returns, per_session = evaluate_protocol_entry(agent, entry, num_envs=num_envs)
+    reasons = _compare("returns", np.asarray(result["returns"], dtype=np.float64), returns)
+    if per_session is not None:
+        reasons += _compare("session returns", np.asarray(result["session_returns"], dtype=np.float64), per_session)
+    return reasons
+
+
+def _compare(what: str, stored: np.ndarray, fresh: np.ndarray) -> list[str]:
+    if stored.shape != fresh.shape:
+        return [f"rerun: {what} have shape {stored.shape} in the file, {fresh.shape} when re-evaluated"]
+    differ = np.argwhere(stored != fresh)
+    if len(differ) == 0:
+        return []
+    first = tuple(int(i) for i in differ[0])
+    where = first[0] if len(first) == 1 else first
+    return [
+        f"rerun: {what} differ in {len(differ)} of {stored.size} entries "
+        f"(first at {where}: file {float(stored[first])!r}, re-evaluated {float(fresh[first])!r})"
+    ]
+
+
+# ----------------------------------------------------------------------------- loading policies
+def _checkpoint_agent_name(record: Any, directory: Path) -> str:
+    """The ``baselines`` agent name in a checkpoint's ``config.json``: its ``agent`` field, or ``format`` ``recsim-bench/<name>/N``."""
+    if isinstance(record, dict):
+        if isinstance(record.get("agent"), str):
+            return record["agent"]
+        match = re.fullmatch(r"recsim-bench/([\w.-]+)/\d+", str(record.get("format", "")))
+        if match:
+            return match.group(1)
+    raise ValueError(f"{directory / 'config.json'}: names no agent (expected an 'agent' or 'format' field)")
+
+
+def load_policy(spec: str, env_id: str | None = None, train_seed: int | None = None, device: str = "cpu") -> Any:
+    """An agent from ``spec``: a ``baselines`` checkpoint directory, or ``module:callable``.
+
+    - A directory written by a baselines agent's ``save`` (``recsim-bench train``): its
+      ``config.json`` names the agent (``"agent"``, or ``"format": "recsim-bench/<name>/N"``),
+      loaded with ``baselines.agent_class(name).load(directory, device)``.
+    - ``module:callable``: imported, then called with no arguments to build the agent, or with
+      ``env_id=...`` when its signature takes an ``env_id`` parameter (agents are often built per
+      environment). An attribute that already is an agent (not a class) is used as is.
+
+    The spec may hold ``{env}`` (e.g. ``ColdStart-v0``), ``{env_id}`` and ``{seed}`` placeholders,
+    filled from ``env_id`` and ``train_seed`` (e.g. ``runs/{env}/seed{seed}``).
+    """
+    if not isinstance(spec, str) or not spec:
+        raise ValueError(f"policy must be a checkpoint directory or 'module:callable', got {spec!r}")
+    if "{" in spec:
+        try:
+            spec = spec.format(env=(env_id or "").split("/")[-1], env_id=env_id or "", seed=train_seed)
+        except (KeyError, IndexError, ValueError) as error:
+            raise ValueError(f"policy {spec!r}: bad placeholder ({error}); allowed: {{env}}, {{env_id}}, {{seed}}") from None
+    path = Path(spec)
+    if path.is_dir():
+        try:
+            record = json.loads((path / "config.json").read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise ValueError(f"{path}: not a checkpoint directory with a readable config.json ({error})") from None
+        name = _checkpoint_agent_name(record, path)
+        try:
+            from baselines import agent_class
+        except ImportError:
+            raise ValueError("loading a checkpoint needs the reference agents (pip install recsim-bench[baselines])") from None
+        return agent_class(name).load(str(path), device=device)
+    module_name, sep, attribute = spec.partition(":")
+    if not sep or not module_name or not attribute:
+        raise ValueError(f"policy {spec!r} is neither a directory nor 'module:callable'")
+    try:
+        target: Any = importlib.import_module(module_name)
+    except ImportError as error:
+        raise ValueError(f"policy {spec!r}: cannot import {module_name!r} ({error})") from None
+    for part in attribute.split("."):
+        if not hasattr(target, part):
+            raise ValueError(f"policy {spec!r}: {module_name!r} has no attribute {attribute!r}")
+        target = getattr(target, part)
+    if _is_agent(target):
+        return target
+    if not callable(target):
+        raise ValueError(f"policy {spec!r}: {attribute!r} is neither callable nor an agent")
+    try:
+        takes_env = "env_id" in inspect.signature(target).parameters
+    except (TypeError, ValueError):
+        takes_env = False
+    agent = target(env_id=env_id) if takes_env and env_id is not None else target()
+    if not _is_agent(agent):
+        raise ValueError(f"policy {spec!r} built a {type(agent).__name__}, not an agent with act and reset")
+    return agent
+
+
+# ----------------------------------------------------------------------------- command
+def _expand(paths: Iterable[str]) -> list[Path]:
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        files += sorted(p for p in path.rglob("*.json") if p.is_file()) if path.is_dir() else [path]
+    return files
+
+
+_rerun_result = rerun
+
+
+def validate_main(paths: list[str], rerun: str | None = None, protocol: Protocol | str | None = None, partial: bool = False) -> int:
+    """``recsim-bench validate PATH... [--rerun POLICY] [--protocol V] [--partial]``; returns the exit status.
+
+    ``PATH`` is a result file or a directory (its ``*.json`` files, recursively). Prints one line
+    per file, ``OK path`` or ``FAIL path: reason; reason``, then, unless ``partial``, one line per
+    gap in the submission (per agent: a missing environment or training seed). With
+    ``rerun`` (a policy spec: a checkpoint directory or ``module:callable``, placeholders ``{env}``,
+    ``{seed}`` allowed) each valid file is re-evaluated and its numbers must match exactly.
+    Returns 0 when everything passes, 1 otherwise.
+    """
+    files = _expand(paths)
+    if not files:
+        print("FAIL: no result files given")
+        return 1
+    failed = False
+    loaded: dict[str, Any] = {}
+    for path in files:
+        try:
+            result = read_result(path)
+        except ValueError as error:
+            print(f"FAIL {path}: {error}")
+            failed = True
+            continue
+        loaded[str(path)] = result
+        try:
+            reasons = validate_result(result, protocol)
+            if not reasons and rerun is not None:
+                reasons = _rerun_result(result, rerun)
+        except Exception as error:  # a broken policy or checkpoint is a failure of this file, not a crash
+            reasons = [f"{type(error).__name__}: {error}"]
+        if reasons:
+            failed = True
+            print(f"FAIL {path}: " + "; ".join(reasons))
+        else:
+            print(f"OK   {path}" + (" (rerun matches)" if rerun is not None else ""))
+    if not partial and loaded:
+        versions = {r.get("protocol") for r in loaded.values() if isinstance(r, dict)}
+        version = protocol or (versions.pop() if len(versions) == 1 else DEFAULT_VERSION)
+        try:
+            gaps = [r for r in validate_submission(loaded, version) if r.startswith("submission")]
+        except ValueError as error:
+            gaps = [f"submission: {error}"]
+        for gap in gaps:
+            print(f"FAIL {gap}")
+        failed |= bool(gaps)
+    return 1 if failed else 0
+
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "canonical_json",
+    "checksum",
+    "evaluate",
+    "git_commit",
+    "load_policy",
+    "make_result",
+    "provenance",
+    "read_result",
+    "registered_spec",
+    "rerun",
+    "result_filename",
+    "schema_errors",
+    "validate_main",
+    "validate_result",
+    "validate_submission",
+    "write_result",
+]

@@ -1,0 +1,375 @@
+"""The protocol, result files, their validation, re-evaluation and per-session evaluation (fast: few episodes)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import textwrap
+
+import numpy as np
+import pytest
+
+import recsim_bench  # noqa: F401  (registers the suite)
+from recsim_bench.agents import evaluate_agent
+from recsim_bench.scoring import protocol as P
+from recsim_bench.scoring import results as R
+
+BOREDOM = "RecSimBench/Boredom-v0"
+EVOLUTION = "RecSimBench/InterestEvolution-v0"
+COLD = "RecSimBench/ColdStart-v0"
+
+
+@pytest.fixture(autouse=True)
+def no_git(monkeypatch):
+    """Results record the agent code's git commit; tests never call git."""
+    monkeypatch.setattr(R, "git_commit", lambda path: None)
+
+
+@pytest.fixture(scope="module")
+def tiny() -> P.Protocol:
+    """v1 cut to two environments of 4 episodes."""
+    return P.load_protocol("v1").restrict([BOREDOM, EVOLUTION], episodes=4)
+
+
+def random_agent(env_id: str):
+    from baselines import make_agent
+
+    return make_agent("random", env_id)
+
+
+class FirstSlate:
+    """Deterministic: always the first S candidates."""
+
+    def reset(self, started, seeds=None):
+        pass
+
+    def act(self, obs, deterministic=True):
+        n, s = len(obs["candidates"]), obs["response"].shape[1]
+        return np.tile(np.arange(s, dtype=np.int64), (n, 1))
+
+
+def reseal(result: dict) -> dict:
+    """Recompute the checksum after an edit, so that only the edit itself is judged."""
+    result["checksum"] = R.checksum(result)
+    return result
+
+
+def fake_result(protocol: P.Protocol, env_id: str, train_seed: int | None, name: str = "agent") -> dict:
+    entry = protocol.env(env_id)
+    return R.make_result(name, env_id, protocol, np.arange(entry.episodes, dtype=float), train_seed=train_seed)
+
+
+@pytest.fixture
+def result(tiny) -> dict:
+    return R.evaluate(random_agent, tiny, agent_name="random", env_ids=[BOREDOM], train_seed=0)[0]
+
+
+# ----------------------------------------------------------------------------- protocol
+def test_v1_protocol_covers_the_suite_with_references():
+    protocol = P.load_protocol("v1")
+    assert protocol.version == "v1"
+    assert set(protocol.env_ids) == set(recsim_bench.SUITE)
+    for env_id, entry in protocol.envs.items():
+        assert entry.split == "test" and entry.episodes >= 100 and len(entry.train_seeds) >= P.MIN_TRAIN_SEEDS
+        assert entry.references is not None, f"{env_id}: run python -m recsim_bench.scoring.protocol --measure"
+        assert np.isfinite(entry.reference("random")) and np.isfinite(entry.reference("oracle"))
+    assert protocol.env(COLD).sessions is not None and len(protocol.env(COLD).references["random"]["sessions"]) == protocol.env(COLD).sessions
+    with pytest.raises(ValueError, match="unknown protocol version"):
+        P.load_protocol("v999")
+
+
+def test_references_are_the_baselines_random_and_oracle():
+    from baselines import make_agent
+
+    for name, reference in P.REFERENCES.items():
+        ours = evaluate_agent(reference(), BOREDOM, 5, 10_000)
+        theirs = evaluate_agent(make_agent(name, BOREDOM), BOREDOM, 5, 10_000)
+        np.testing.assert_array_equal(ours, theirs)
+
+
+def test_measured_references_match_the_protocol_file():
+    protocol = P.load_protocol("v1")
+    measured = P.measure_references(protocol, [BOREDOM])
+    assert measured[BOREDOM]["random"]["mean"] == protocol.env(BOREDOM).reference("random")
+    assert measured[BOREDOM]["oracle"]["mean"] == protocol.env(BOREDOM).reference("oracle")
+
+
+# ----------------------------------------------------------------------------- results and validation
+def test_result_file_round_trip_validates(tmp_path, tiny, result):
+    path = R.write_result(tmp_path / R.result_filename(result), result)
+    assert path.name == "random__Boredom-v0__seed0.json"
+    loaded = R.read_result(path)
+    assert loaded == result
+    assert R.validate_result(loaded, tiny) == []
+    assert loaded["env_spec"] == json.loads(__import__("gymnasium").spec(BOREDOM).to_json())
+    assert set(loaded["provenance"]) >= {"python", "numpy", "gymnasium", "torch", "recsim_bench", "agent_commit"}
+
+
+def test_checksum_is_sha256_of_canonical_json(result):
+    content = {k: v for k, v in result.items() if k != "checksum"}
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    import hashlib
+
+    assert result["checksum"] == hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def test_edited_return_fails_the_checksum(tiny, result):
+    result["returns"][0] += 1.0
+    reasons = R.validate_result(result, tiny)
+    assert len(reasons) == 1 and reasons[0].startswith("checksum mismatch")
+
+
+def test_other_env_spec_is_rejected(tiny, result):
+    result["env_spec"]["kwargs"] = {"slate_size": 2}
+    reasons = R.validate_result(reseal(result), tiny)
+    assert reasons == [f"env spec differs from the registered {BOREDOM} in ['kwargs']"]
+
+
+def test_wrong_episode_count_is_rejected(tiny, result):
+    result["returns"].pop()
+    result["episodes"] -= 1
+    assert R.validate_result(reseal(result), tiny) == ["protocol: 3 episodes, protocol v1 says 4"]
+    result["episodes"] += 1  # now inconsistent with the returns themselves
+    assert any("returns has 3 entries" in r for r in R.validate_result(reseal(result), tiny))
+
+
+def test_published_protocol_rejects_a_cut_down_evaluation(result):
+    assert R.validate_result(result) == ["protocol: 4 episodes, protocol v1 says 500"]
+
+
+def test_unknown_protocol_version_is_rejected(tiny, result):
+    result["protocol"] = "v9"
+    reseal(result)
+    assert any("unknown protocol version 'v9'" in r for r in R.validate_result(result))
+    assert any("'v9' (unknown version)" in r for r in R.validate_result(result, tiny))
+
+
+def test_missing_key_is_a_schema_violation(tiny, result):
+    del result["device"]
+    assert R.validate_result(reseal(result), tiny) == ["schema: missing key 'device'"]
+    result["seeds"]["train"] = "zero"
+    assert "schema: seeds.train must be int or null, got str" in R.validate_result(reseal(result), tiny)
+
+
+def test_seed_outside_the_protocol_is_rejected(tiny, result):
+    result["seeds"]["train"] = 99
+    result["seeds"]["eval"] = 1
+    reasons = R.validate_result(reseal(result), tiny)
+    assert "protocol: evaluation seed is 1, protocol v1 says 10000" in reasons
+    assert any(r.startswith("protocol: training seed 99 is not one of") for r in reasons)
+
+
+def test_submission_reports_missing_environments_and_seeds(tiny):
+    complete = {f"{env}/{s}": fake_result(tiny, env, s) for env in tiny.env_ids for s in tiny.env(env).train_seeds}
+    assert R.validate_submission(complete, tiny) == []
+    partial = {k: v for k, v in complete.items() if not k.startswith(EVOLUTION) and not k.endswith("/4")}
+    partial["dup"] = fake_result(tiny, BOREDOM, 0)
+    reasons = R.validate_submission(partial, tiny)
+    assert f"submission agent: missing environment {EVOLUTION}" in reasons
+    assert any(f"{BOREDOM} is missing training seed(s) [4]" in r for r in reasons)
+    assert any("duplicate results for training seed(s) 0" in r for r in reasons)
+    untrained = [fake_result(tiny, env, None, name="random") for env in tiny.env_ids]
+    assert R.validate_submission(untrained, tiny) == []
+
+
+def test_atomic_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path, result):
+    path = tmp_path / "r.json"
+    R.write_result(path, result)
+    before = path.read_bytes()
+    broken = dict(result, returns=[object()])
+    with pytest.raises(ValueError, match="not JSON-serialisable"):
+        R.write_result(path, broken)
+    with pytest.raises(ValueError):
+        R.write_result(path, dict(result, wall_time=float("nan")))
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json"]
+
+
+def test_write_failure_after_the_temporary_file_removes_it(tmp_path, result, monkeypatch):
+    path = tmp_path / "r.json"
+    R.write_result(path, result)
+    before = path.read_bytes()
+
+    def fail(src, dst):
+        raise OSError("disk gone")
+
+    monkeypatch.setattr(P.os, "replace", fail)
+    with pytest.raises(OSError, match="disk gone"):
+        R.write_result(path, dict(result, device="cuda"))
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json"]
+
+
+def test_git_failure_is_tolerated(monkeypatch):
+    monkeypatch.undo()  # the real git_commit, with a failing subprocess
+
+    def boom(*args, **kwargs):
+        raise OSError("no git")
+
+    monkeypatch.setattr(subprocess, "run", boom)
+    assert R.git_commit(".") is None and R.git_commit(None) is None
+
+
+# ----------------------------------------------------------------------------- evaluation and rerun
+def test_evaluate_gives_evaluate_agents_numbers(tmp_path, tiny):
+    results = R.evaluate(random_agent, tiny, agent_name="random", env_ids=[BOREDOM], out_dir=tmp_path)
+    expected = evaluate_agent(random_agent(BOREDOM), BOREDOM, 4, tiny.env(BOREDOM).eval_seed, split="test")
+    assert results[0]["returns"] == expected.tolist()
+    assert results[0]["seeds"] == {"train": None, "eval": 10_000}
+    assert results[0]["agent"]["config"] == {"seed": 0}
+    assert R.read_result(tmp_path / "random__Boredom-v0__seed-none.json") == results[0]
+    # one agent object for every environment works too, and the batch size does not matter
+    again = R.evaluate(FirstSlate(), tiny, agent_name="first", num_envs=1)
+    assert [r["env_id"] for r in again] == tiny.env_ids
+    assert again[0]["returns"] == R.evaluate(FirstSlate(), tiny, env_ids=[again[0]["env_id"]])[0]["returns"]
+
+
+def test_rerun_matches_exactly_and_detects_another_policy(tiny, result):
+    assert R.rerun(result, random_agent) == []
+    reasons = R.rerun(result, FirstSlate())
+    assert len(reasons) == 1 and reasons[0].startswith("rerun: returns differ in")
+
+
+def test_rerun_from_a_checkpoint(tmp_path, tiny):
+    from baselines import make_agent
+
+    agent = make_agent("greedy", BOREDOM)
+    agent.weights = np.random.default_rng(0).normal(size=agent.weights.shape)
+    agent.save(str(tmp_path / "Boredom-v0" / "seed3"))
+    result = R.evaluate(agent, tiny, agent_name="greedy", env_ids=[BOREDOM], train_seed=3)[0]
+    loaded = R.load_policy(str(tmp_path / "Boredom-v0" / "seed3"))
+    assert type(loaded).__name__ == "GreedyAgent"
+    assert R.rerun(result, str(tmp_path / "{env}" / "seed{seed}")) == []
+    agent.weights = -agent.weights
+    agent.save(str(tmp_path / "Boredom-v0" / "seed3"))
+    assert R.rerun(result, str(tmp_path / "{env}" / "seed{seed}")) != []
+
+
+# ----------------------------------------------------------------------------- sessions
+class SessionCounter:
+    """Deterministic with memory: shows candidates shifted by how many sessions the row has begun."""
+
+    def __init__(self):
+        self.calls = []
+
+    def reset(self, started, seeds=None):
+        self.calls.append((started.copy(), None if seeds is None else seeds.copy()))
+        if seeds is not None:
+            self.session = np.zeros(len(started), dtype=np.int64)
+        else:
+            self.session[started] += 1
+
+    def act(self, obs, deterministic=True):
+        n, k = obs["candidates"].shape[:2]
+        s = obs["response"].shape[1]
+        return (self.session[:, None] + np.arange(s)[None, :]) % k
+
+
+def test_sessions_of_a_deterministic_agent_on_cold_start():
+    seed = 10_000
+    agent = SessionCounter()
+    returns = P.evaluate_sessions(agent, COLD, users=3, sessions=2, seed=seed)
+    assert returns.shape == (3, 2) and returns.dtype == np.float64
+    assert agent.calls[0][1].tolist() == [seed, seed + 1, seed + 2]
+    assert all(seeds is None for _, seeds in agent.calls[1:])  # memory kept between sessions
+    # session 0 is evaluate_agent's episode e, user e
+    np.testing.assert_array_equal(returns[:, 0], evaluate_agent(SessionCounter(), COLD, 3, seed))
+    # batch-size invariant
+    np.testing.assert_array_equal(returns, P.evaluate_sessions(SessionCounter(), COLD, users=3, sessions=2, seed=seed, num_envs=1))
+    # the second session is the same user's next episode: a single env with the task, reset once with the seed
+    import gymnasium as gym
+
+    env = gym.make(COLD, split="test")
+    for user in range(3):
+        env.unwrapped.set_task({"split": "test", "user": user})
+        for session in range(2):
+            obs, _ = env.reset(seed=seed + user) if session == 0 else env.reset()
+            total, done = 0.0, False
+            while not done:
+                slate = (session + np.arange(obs["response"].shape[0])) % obs["candidates"].shape[0]
+                obs, reward, term, trunc, _ = env.step(slate)
+                total += reward
+                done = term or trunc
+            assert total == returns[user, session]
+    env.close()
+
+
+def test_session_results_validate(tiny):
+    protocol = P.load_protocol("v1").restrict([COLD], episodes=3, sessions=2)
+    result = R.evaluate(SessionCounter(), protocol, agent_name="counter")[0]
+    assert np.array(result["session_returns"]).shape == (3, 2)
+    assert result["returns"] == np.array(result["session_returns"]).mean(axis=1).tolist()
+    assert R.validate_result(result, protocol) == []
+    assert R.rerun(result, SessionCounter()) == []
+    result["session_returns"][0][1] += 1.0
+    assert any("mean session return" in r for r in R.validate_result(reseal(result), protocol))
+
+
+# ----------------------------------------------------------------------------- policies and the command
+POLICY_MODULE = textwrap.dedent(
+    """
+    import numpy as np
+
+    class First:
+        def reset(self, started, seeds=None):
+            pass
+
+        def act(self, obs, deterministic=True):
+            n, s = len(obs["candidates"]), obs["response"].shape[1]
+            return np.tile(np.arange(s, dtype=np.int64), (n, 1))
+
+    def make():
+        return First()
+
+    def make_for(env_id):
+        agent = First()
+        agent.env_id = env_id
+        return agent
+
+    not_an_agent = 3
+    """
+)
+
+
+@pytest.fixture
+def policy_module(tmp_path, monkeypatch):
+    (tmp_path / "third_party_policy.py").write_text(POLICY_MODULE, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return "third_party_policy"
+
+
+def test_load_policy_module_callable(policy_module):
+    agent = R.load_policy(f"{policy_module}:make")
+    assert type(agent).__name__ == "First"
+    assert R.load_policy(f"{policy_module}:make_for", env_id=COLD).env_id == COLD
+    with pytest.raises(ValueError, match="cannot import"):
+        R.load_policy("no_such_module_xyz:make")
+    with pytest.raises(ValueError, match="no attribute"):
+        R.load_policy(f"{policy_module}:missing")
+    with pytest.raises(ValueError, match="neither callable nor an agent"):
+        R.load_policy(f"{policy_module}:not_an_agent")
+    with pytest.raises(ValueError, match="neither a directory"):
+        R.load_policy("just-a-name")
+
+
+def test_validate_main(tmp_path, tiny, policy_module, capsys):
+    out = tmp_path / "results"
+    R.evaluate(f"{policy_module}:make", tiny, agent_name="first", out_dir=out)
+    assert R.validate_main([str(out)], protocol=tiny) == 0
+    assert R.validate_main([str(out)], rerun=f"{policy_module}:make", protocol=tiny) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 4 and all(line.startswith("OK") for line in lines) and "rerun matches" in lines[-1]
+
+    assert R.validate_main([str(out)], rerun="baselines.random_agent:RandomAgent", protocol=tiny) == 1
+    capsys.readouterr()
+    files = sorted(out.glob("*.json"))
+    tampered = json.loads(files[0].read_text())
+    tampered["returns"][0] += 1
+    files[0].write_text(json.dumps(tampered))
+    assert R.validate_main([str(files[0])], protocol=tiny, partial=True) == 1
+    assert "checksum mismatch" in capsys.readouterr().out
+    assert R.validate_main([str(files[1])], protocol=tiny) == 1  # one environment of two: incomplete
+    assert "missing environment" in capsys.readouterr().out
+    (tmp_path / "junk.json").write_text("{not json")
+    assert R.validate_main([str(tmp_path / "junk.json")], partial=True) == 1
+    assert "not a readable JSON file" in capsys.readouterr().out
