@@ -243,6 +243,9 @@ class Simulator:
         u_response = u[:, self._response_start : self._update_start].reshape(n, s, self.response_model.uniforms_per_slot)
         behaviours = self.response_model.respond(state.user, shown, scores, clicked, u_response)
         user = self.user_model.update(state.user, shown, clicked, behaviours, u[:, self._update_start : self._items_start])
+        for name, values in self.user_model.report(state.user, user).items():  # per-step behaviours, in slot 0
+            behaviours[name] = np.zeros((n, s))
+            behaviours[name][:, 0] = values
 
         step = state.step + 1
         terminated = self.user_model.terminated(user)
@@ -292,7 +295,8 @@ class Simulator:
         """Expected immediate reward of each candidate shown alone, ``(N, K)``.
 
         Uses the true hidden user state; with ``prior=True`` the population's
-        mean user instead (a non-personalised reference).
+        mean user instead (a non-personalised reference). Only the response model's
+        behaviours count: the user model's per-step ones (``leave``) belong to no item.
         """
         n, k = len(state), self.num_candidates
         user = self.user_model.prior(n) if prior else state.user
@@ -300,7 +304,7 @@ class Simulator:
         affinity = self.user_model.affinity(user, candidates)
         click = self.choice_model.click_probabilities(affinity.reshape(n * k, 1)).reshape(n, k)
         given_click = self.response_model.expected_given_click(user, candidates, affinity)
-        reward = self.reward({b: v[:, :, None] for b, v in given_click.items()})
+        reward = self.reward.over({b: v[:, :, None] for b, v in given_click.items()})
         return click * reward
 
     # ------------------------------------------------------------------ validation

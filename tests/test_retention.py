@@ -189,3 +189,17 @@ def test_retention_aware_policy_beats_the_myopic_oracle_in_return_not_per_step()
     # With these 200 (seed 0): 95% CIs [30.4, 35.4] vs [10.8, 13.0]; clicks per step 0.644 vs 0.754.
     assert mean_ci(satisfying)[1] > mean_ci(oracle)[2]
     assert oracle.sum() / oracle_steps > satisfying.sum() / satisfying_steps + 0.05
+
+
+def test_leave_is_a_behaviour_on_the_step_that_ends_a_session_and_can_be_rewarded() -> None:
+    env = gym.make(ENV_ID, reward={"click": 1.0, "leave": -5.0})
+    env.reset(seed=0)
+    state = env.unwrapped.state
+    user = dict(state.user, temper=np.array([1e-9]), satisfaction=np.array([50.0]))  # any step ends the session
+    env.unwrapped.state = dataclasses.replace(state, user=user)
+    obs, reward, _, _, info = env.step(np.array([0, 1, 2]))
+    # The session ended: leave is reported in slot 0 and costs 5; the next observation flags the return.
+    np.testing.assert_array_equal(info["leave"], [1.0, 0.0, 0.0])
+    assert reward == info["click"].sum() - 5.0 and obs["user"][3] == 1.0
+    with pytest.raises(ValueError, match=r"allowed: \['click', 'leave'\]"):
+        gym.make(ENV_ID, reward={"purchase": 1.0})

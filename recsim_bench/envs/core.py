@@ -110,12 +110,13 @@ def build_simulator(defaults: dict[str, Any], kwargs: dict[str, Any], shell_argu
         raise ValueError(f"unknown argument(s) {unknown}; allowed: {[*shell_arguments, *ENV_ARGUMENTS]}")
     config = {**defaults, **kwargs}
     response_model = build_part("response_model", config["response_model"])
+    user_model = build_part("user_model", config["user_model"])
     return Simulator(
         item_model=build_part("item_model", config["item_model"]),
-        user_model=build_part("user_model", config["user_model"]),
+        user_model=user_model,
         choice_model=build_part("choice_model", config["choice_model"]),
         response_model=response_model,
-        reward=build_reward(config["reward"], response_model.behaviours),
+        reward=build_reward(config["reward"], response_model.behaviours + user_model.step_behaviours),
         num_candidates=config["num_candidates"],
         slate_size=config["slate_size"],
         max_steps=config["max_steps"],

@@ -64,8 +64,10 @@ class RetentionEnv(RecEnv):
     - ``response`` (3, 20): per slot of the last slate: click, then the shown item's features.
 
     ## Rewards
-    Clicks: 1 per click, so 0 or 1 per step. ``reward`` accepts a name or a dict of behaviour weights.
-    Retention is not rewarded by itself: it shows in the return, as the clicks of later sessions.
+    Clicks: 1 per click, so 0 or 1 per step. ``reward`` accepts a name or a dict of behaviour weights over
+    ``click`` and ``leave`` (1 on the step that ends a session, reported in slot 0 of ``info["leave"]``),
+    e.g. ``{"click": 1, "leave": -5}``. Retention is not rewarded by itself: it shows in the return, as
+    the clicks of later sessions.
 
     ## Starting State
     ``p = 2 z / |z|`` with ``z`` standard normal in R^8 (a uniformly random direction); temper 3, session

@@ -1,6 +1,8 @@
 """Response models turn the choice into behaviours; reward functions turn behaviours into a scalar.
 
-Behaviours are a dict of ``(N, S)`` float arrays, one value per slate slot.
+Behaviours are a dict of ``(N, S)`` float arrays, one value per slate slot. A user model may add
+behaviours of the whole step (``UserModel.step_behaviours``, e.g. Retention's ``leave``); the
+simulator reports them in slot 0, so rewards and infos treat every behaviour alike.
 ``expected_given_click`` gives, for any items of shape ``(N, M)``, each
 behaviour's expectation if the user clicked that item: the privileged oracle
 multiplies it by the click probability.
@@ -197,6 +199,10 @@ class Reward:
         for behaviour, weight in self.weights:
             total = total + weight * sum_last(behaviours[behaviour])
         return total
+
+    def over(self, behaviours: Behaviours) -> NDArray[np.float64] | float:
+        """The reward counting only the behaviours present in ``behaviours`` (the oracle's per-item part)."""
+        return Reward(tuple((b, w) for b, w in self.weights if b in behaviours))(behaviours)
 
     def spec(self) -> dict[str, Any]:
         return dict(self.weights)

@@ -70,6 +70,7 @@ class RetentionUser(UserModel):
         "churned",
     )
     required_item_attributes: ClassVar[tuple[str, ...]] = ("embedding", "clickbait")
+    step_behaviours: ClassVar[tuple[str, ...]] = ("leave",)
     update_uniforms: ClassVar[int] = 1
 
     embedding_dim: int = 8
@@ -153,6 +154,10 @@ class RetentionUser(UserModel):
             "gap": gap,
             "churned": state["churned"] | (leaves & (gap > self.churn_after)),
         }
+
+    def report(self, before: UserState, after: UserState) -> dict[str, NDArray[np.float64]]:
+        """``leave``: 1 on the step that ended a session (the user left, by temper or session length)."""
+        return {"leave": (after["sessions_done"] > before["sessions_done"]).astype(np.float64)}
 
     def terminated(self, state: UserState) -> NDArray[np.bool_]:
         return state["churned"] | (state["sessions_done"] >= self.num_sessions)

@@ -38,6 +38,8 @@ class UserModel(Part):
     state_fields: ClassVar[tuple[str, ...]] = ()
     required_item_attributes: ClassVar[tuple[str, ...]] = ()
     required_behaviours: ClassVar[tuple[str, ...]] = ()
+    #: Behaviours of the user rather than of a slot (e.g. ``leave``), reported by :meth:`report`.
+    step_behaviours: ClassVar[tuple[str, ...]] = ()
     update_uniforms: ClassVar[int] = 0
 
     @property
@@ -68,6 +70,10 @@ class UserModel(Part):
     ) -> UserState:
         """The state after the response ``behaviours`` to ``slate``; ``clicked`` is ``(N, S)``."""
         return state
+
+    def report(self, before: UserState, after: UserState) -> dict[str, NDArray[np.float64]]:
+        """The step's :attr:`step_behaviours`, each ``(N,)``, from the states before and after :meth:`update`."""
+        return {}
 
     def terminated(self, state: UserState) -> NDArray[np.bool_]:
         """Whether each user has left."""
