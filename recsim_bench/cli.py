@@ -149,11 +149,14 @@ def _write_json(path: Path, payload: dict[str, Any]) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from baselines import make_agent
+    from baselines import agent_class, make_agent
 
     env_id = resolve_id(args.env_id)
     env_kwargs = json.loads(args.env_kwargs)
-    agent = make_agent(args.agent, env_id, _overrides(args.set), env_kwargs=env_kwargs)
+    overrides = _overrides(args.set)
+    if "verbose" in {field.name for field in dataclasses.fields(agent_class(args.agent).Config)}:
+        overrides.setdefault("verbose", True)  # progress lines (steps/s, recent return) on the command line
+    agent = make_agent(args.agent, env_id, overrides, env_kwargs=env_kwargs)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     resume = {}
