@@ -19,15 +19,15 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
-import os
 import re
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from recsim_bench.files import write_text_atomic
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "agents.json"
@@ -71,16 +71,6 @@ def run_job(job: tuple[str, str, int]) -> dict[str, Any]:
 
 def _key(agent: str, env_id: str, seed: int) -> str:
     return f"{agent}|{env_id}|{seed}"
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def _t_interval(values: np.ndarray) -> tuple[float, float, float]:
@@ -127,7 +117,7 @@ def write_doc(results: dict[str, Any]) -> None:
     if len(pattern.findall(text)) != 1:
         raise ValueError(f"{DOC}: expected one <!-- agents-table:start --> ... <!-- agents-table:end --> block")
     table = render(results)
-    _write_atomically(DOC, pattern.sub(lambda _: f"<!-- agents-table:start -->\n{table}\n<!-- agents-table:end -->", text))
+    write_text_atomic(DOC, pattern.sub(lambda _: f"<!-- agents-table:start -->\n{table}\n<!-- agents-table:end -->", text))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -157,7 +147,8 @@ def main(argv: list[str] | None = None) -> int:
         with multiprocessing.get_context("spawn").Pool(args.workers, maxtasksperchild=1) as pool:
             for done, result in enumerate(pool.imap_unordered(run_job, jobs), 1):
                 results[_key(result["agent"], result["env_id"], result["seed"])] = result
-                _write_atomically(RESULTS, json.dumps(results, indent=1) + "\n")
+                RESULTS.parent.mkdir(parents=True, exist_ok=True)
+                write_text_atomic(RESULTS, json.dumps(results, indent=1) + "\n")
                 print(
                     f"[{done}/{len(jobs)} {time.perf_counter() - start:7.0f} s] {result['agent']:>8} {result['env_id']:<36} "
                     f"seed {result['seed']}: {np.mean(result['returns']):8.2f}",

@@ -19,16 +19,15 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import os
 import re
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 
 import recsim_bench
+from recsim_bench.files import write_text_atomic
 from recsim_bench.envs.long_term_satisfaction import kale_policy
 from recsim_bench.references import REFERENCE_RETURNS_PATH, evaluate, mean_ci, oracle_policy, policies_for
 
@@ -56,23 +55,6 @@ def measure(env_id: str, policy: Any, **env_kwargs: Any) -> dict[str, Any]:
         "seed": SEED,
         "first_returns": returns[:FIRST_RETURNS].tolist(),
     }
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path``, then rename it over ``path`` (keeping its mode)."""
-    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def cell(result: dict[str, Any]) -> str:
@@ -119,7 +101,7 @@ def write_docs(results: dict[str, Any], kale_table: str | None) -> list[Path]:
         )
         if kale_table is not None and env_id == LTS_ID:
             text = replace_between(text, "<!-- kale:start -->", "<!-- kale:end -->", kale_table, str(card))
-        write_atomically(card, text)
+        write_text_atomic(card, text)
         written.append(card)
 
         source = Path(importlib.import_module(module).__file__)
@@ -127,7 +109,7 @@ def write_docs(results: dict[str, Any], kale_table: str | None) -> list[Path]:
         section = re.compile(r"    ## Reference returns\n.*?(?=\n    ## )", re.DOTALL)
         if len(section.findall(code)) != 1:
             raise ValueError(f"{source}: expected exactly one '## Reference returns' docstring section")
-        write_atomically(source, section.sub(lambda _: docstring_section(env_id, results[env_id]), code))
+        write_text_atomic(source, section.sub(lambda _: docstring_section(env_id, results[env_id]), code))
         written.append(source)
     return written
 
@@ -146,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     for env_id in recsim_bench.SUITE:
         results[env_id] = {name: measure(env_id, policy) for name, policy in policies_for(env_id).items()}
     results["command"] = COMMAND
-    write_atomically(args.output, json.dumps(results, indent=2) + "\n")
+    write_text_atomic(args.output, json.dumps(results, indent=2) + "\n")
     elapsed = time.perf_counter() - start
 
     print(f"Mean return and 95% CI over {EPISODES:,} episodes, seed {SEED} (`{COMMAND}`, {elapsed:.1f} s):\n")

@@ -20,7 +20,6 @@ import dataclasses
 import inspect
 import json
 import math
-import os
 import sys
 import time
 from pathlib import Path
@@ -31,6 +30,7 @@ import gymnasium as gym
 import recsim_bench
 from recsim_bench.envs import NAMESPACE, SUITE
 from recsim_bench.agents import evaluate_agent
+from recsim_bench.files import write_json_atomic
 from recsim_bench.references import POLICIES, evaluate, load_reference_returns, mean_ci
 
 DEMO_POLICIES = ("random", "greedy")
@@ -141,13 +141,6 @@ def _overrides(pairs: list[str]) -> dict[str, Any]:
     return values
 
 
-def _write_json(path: Path, payload: dict[str, Any]) -> None:
-    """Write ``payload`` to ``path`` atomically (a temporary file renamed over it)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def cmd_train(args: argparse.Namespace) -> int:
     from baselines import agent_class, make_agent
 
@@ -178,7 +171,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         "config": dataclasses.asdict(agent.config),
         "summary": summary,
     }
-    _write_json(out / "run.json", run)
+    write_json_atomic(out / "run.json", run)
     print(json.dumps(summary, indent=2))
     return 0
 

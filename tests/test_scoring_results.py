@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import recsim_bench  # noqa: F401  (registers the suite)
+import recsim_bench.files
 from recsim_bench.agents import evaluate_agent
 from recsim_bench.scoring import protocol as P
 from recsim_bench.scoring import results as R
@@ -193,7 +194,7 @@ def test_write_failure_after_the_temporary_file_removes_it(tmp_path, result, mon
     def fail(src, dst):
         raise OSError("disk gone")
 
-    monkeypatch.setattr(P.os, "replace", fail)
+    monkeypatch.setattr(recsim_bench.files.os, "replace", fail)
     with pytest.raises(OSError, match="disk gone"):
         R.write_result(path, dict(result, device="cuda"))
     assert path.read_bytes() == before

@@ -27,9 +27,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -39,6 +37,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from recsim_bench.agents import MAX_BATCH, Agent, RowStreams, evaluate_agent
+from recsim_bench.files import write_json_atomic
 from recsim_bench.references import top_slates
 from recsim_bench.rng import SPLITS
 
@@ -373,39 +372,6 @@ def measure_references(protocol: Protocol | str = DEFAULT_VERSION, env_ids: Iter
     return measured
 
 
-def write_json_atomic(path: Path | str, payload: Any, indent: int | None = 2) -> None:
-    """Write ``payload`` as JSON to ``path`` atomically: a temporary file beside it, fsynced, then renamed over it.
-
-    The payload is serialised before anything is written (strict JSON: no NaN or infinity), so a
-    failure leaves the old file, and no temporary file, behind.
-    """
-    path = Path(path)
-    text = json.dumps(payload, indent=indent, allow_nan=False, ensure_ascii=False) + "\n"
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    try:  # make the rename itself durable
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
-
-
 def main(argv: list[str] | None = None) -> int:
     import recsim_bench
 
@@ -448,7 +414,6 @@ __all__ = [
     "measure_references",
     "protocol_from_json",
     "protocol_versions",
-    "write_json_atomic",
 ]
 
 

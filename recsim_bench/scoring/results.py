@@ -45,13 +45,13 @@ import gymnasium as gym
 import numpy as np
 
 from recsim_bench.agents import Agent
+from recsim_bench.files import write_json_atomic
 from recsim_bench.scoring.protocol import (
     DEFAULT_VERSION,
     Protocol,
     evaluate_protocol_entry,
     load_protocol,
     protocol_versions,
-    write_json_atomic,
 )
 
 #: Version of the result file layout; a reader refuses any other.
