@@ -178,10 +178,12 @@ def test_reference_returns_file_covers_the_suite():
 
 
 def test_each_env_has_the_three_references_and_its_own_extras():
+    from recsim_bench.envs.interest_evolution import quality_policy
     from recsim_bench.envs.long_term_satisfaction import kale_policy
 
     assert policies_for("RecSimBench/LongTermSatisfaction-v0") == {**POLICIES, "kale": kale_policy}
-    assert policies_for("RecSimBench/InterestEvolution-v0") == POLICIES
+    assert policies_for("RecSimBench/InterestEvolution-v0") == {**POLICIES, "quality": quality_policy}
+    assert policies_for("RecSimBench/InterestExploration-v0") == POLICIES
     with pytest.raises(ValueError, match="env_id must be one of"):
         policies_for("RecSimBench/Nope-v0")
 
