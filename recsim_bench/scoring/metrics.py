@@ -3,8 +3,9 @@
 One array convention serves every function here: ``scores`` is a float array
 of shape ``(num_runs, num_envs)``. A row is one run (a training seed of one
 agent); a column is one environment of the suite. Scores are normalised
-(:func:`normalise`: 0 is the random reference, 1 the oracle) unless a function
-says otherwise. Every function is pure: it reads its arguments, returns new
+(:func:`normalise`: 0 is the random reference, 1 the upper reference; the
+protocol's upper reference is each env's best privileged policy, see
+:mod:`recsim_bench.scoring.protocol`) unless a function says otherwise. Every function is pure: it reads its arguments, returns new
 arrays and keeps nothing between calls.
 
 The metrics and the interval method follow Agarwal, Schwarzer, Castro,

@@ -11,8 +11,13 @@ environment of the suite:
 - for meta-RL environments, the adaptation schedule: a trial of ``sessions`` consecutive
   episodes of each test user (:func:`evaluate_sessions`); the score is the return of each
   session and, overall, the user's mean session return;
-- the normalisation references: the mean return of the random and the oracle reference
-  (see :func:`measure_references`), measured under this protocol and stored with it.
+- the normalisation references (see :func:`measure_references`), measured under this protocol
+  and stored with it: the random reference, the myopic oracle, and ``best``, the best of the
+  environment's privileged references (the oracle, or a long-run policy of the env module's
+  ``EXTRA_POLICIES`` where one beats it). A normalised score is
+  ``(R - R_random) / (R_best - R_random)``: 0 is random, 1 the best reference the env knows.
+  The myopic oracle alone would make a poor upper bound: on LongTermSatisfaction-v0 it scores
+  below random, which would flip the sign of every score.
 
 Refresh the references after a change of dynamics (which is a new environment version, hence
 a new protocol version)::
@@ -38,7 +43,7 @@ from numpy.typing import NDArray
 
 from recsim_bench.agents import MAX_BATCH, Agent, RowStreams, evaluate_agent
 from recsim_bench.files import write_json_atomic
-from recsim_bench.references import top_slates
+from recsim_bench.references import POLICIES, Policy, policies_for, top_slates
 from recsim_bench.rng import SPLITS
 
 #: Where the protocol files live, one ``<version>.json`` each.
@@ -50,8 +55,11 @@ DEFAULT_VERSION = "v1"
 #: Fewest training seeds a protocol may ask for.
 MIN_TRAIN_SEEDS = 5
 
-#: The references stored with a protocol: the bounds of the normalised score.
+#: The references stored with a protocol; ``random`` and :data:`UPPER_REFERENCE` bound the normalised score.
 REFERENCE_AGENTS = ("random", "oracle")
+
+#: The stored reference that scores 1 when normalised: the best privileged reference of the env.
+UPPER_REFERENCE = "best"
 
 _ENV_KEYS = {"split", "episodes", "eval_seed", "train_steps", "train_seeds", "sessions", "references"}
 _TOP_KEYS = {"version", "description", "envs", "references_measured_by"}
@@ -68,10 +76,10 @@ class EnvProtocol:
     train_steps: int  # training budget: the most environment steps an agent may train on
     train_seeds: tuple[int, ...]  # one result per training seed
     sessions: int | None = None  # meta-RL: sessions per trial of a test user; None: one episode per user
-    references: dict[str, Any] | None = None  # {"random": {"mean", "low", "high", "sessions"?}, "oracle": {...}}
+    references: dict[str, Any] | None = None  # {"random": {"mean", "low", "high", "sessions"?}, "oracle": {...}, "best": {"policy", ...}}
 
     def reference(self, name: str) -> float:
-        """The mean return of reference ``name`` (``"random"`` or ``"oracle"``) under this protocol."""
+        """The mean return of reference ``name`` (``"random"``, ``"oracle"`` or ``"best"``) under this protocol."""
         if not self.references or name not in self.references:
             raise ValueError(f"{self.env_id}: no {name!r} reference measured (python -m recsim_bench.scoring.protocol --measure)")
         return float(self.references[name]["mean"])
@@ -109,9 +117,9 @@ class Protocol:
         return self.envs[env_id]
 
     def normalise(self, env_id: str, mean_return: float) -> float:
-        """``(R - R_random) / (R_oracle - R_random)`` with this protocol's references of ``env_id``."""
+        """``(R - R_random) / (R_best - R_random)`` with this protocol's references of ``env_id``."""
         entry = self.env(env_id)
-        low, high = entry.reference("random"), entry.reference("oracle")
+        low, high = entry.reference("random"), entry.reference(UPPER_REFERENCE)
         return (float(mean_return) - low) / (high - low)
 
     def restrict(self, env_ids: Iterable[str] | None = None, **changes: Any) -> "Protocol":
@@ -330,7 +338,35 @@ class OracleReference:
         return top_slates(self.env.expected_rewards(), obs["response"].shape[1])
 
 
+class PolicyReference:
+    """A reference policy ``(env, obs, rng) -> slates`` of :mod:`recsim_bench.references` as an agent.
+
+    Bound to the vector env (privileged policies read its hidden state); ``rng`` is seeded with
+    ``seed``, so the numbers are fixed for a batch. The policy keeps no memory across episodes
+    that this class would have to clear (ColdStart's LinUCB clears its own at each episode's first step).
+    """
+
+    def __init__(self, policy: Policy, seed: int) -> None:
+        self.policy = policy
+        self.rng = np.random.default_rng(seed)
+        self.env: Any = None
+
+    def bind(self, env: Any) -> None:
+        self.env = env
+
+    def reset(self, started: np.ndarray, seeds: np.ndarray | None = None) -> None:
+        """Nothing to clear (see the class docstring)."""
+
+    def act(self, obs: dict[str, np.ndarray], deterministic: bool = True) -> NDArray[np.int64]:
+        return self.policy(self.env, obs, self.rng)
+
+
 REFERENCES: dict[str, Callable[[], Agent]] = {"random": RandomReference, "oracle": OracleReference}
+
+
+def upper_candidates(env_id: str) -> list[str]:
+    """The privileged references that compete for ``best``: ``oracle``, then the env module's ``EXTRA_POLICIES``."""
+    return ["oracle", *(name for name in policies_for(env_id) if name not in POLICIES)]
 
 
 def evaluate_protocol_entry(agent: Agent, entry: EnvProtocol, num_envs: int | None = None) -> tuple[NDArray[np.float64], NDArray[np.float64] | None]:
@@ -352,23 +388,32 @@ def _summary(values: NDArray[np.float64]) -> dict[str, float]:
     return {"mean": mean, "low": low, "high": high}
 
 
+def _measure(agent: Agent, entry: EnvProtocol) -> dict[str, Any]:
+    returns, per_session = evaluate_protocol_entry(agent, entry)
+    record: dict[str, Any] = _summary(returns)
+    if per_session is not None:
+        record["sessions"] = [float(v) for v in per_session.mean(axis=0)]
+    return record
+
+
 def measure_references(protocol: Protocol | str = DEFAULT_VERSION, env_ids: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
-    """``{env_id: {"random": {...}, "oracle": {...}}}``: each reference's mean return with a 95% Student-t interval.
+    """``{env_id: {"random": {...}, "oracle": {...}, "best": {"policy": name, ...}}}``: mean returns with 95% Student-t intervals.
 
     Measured exactly as a submission is scored (:func:`evaluate_protocol_entry`); with sessions,
-    each reference also gets ``"sessions"``: the mean return of each session.
+    each reference also gets ``"sessions"``: the mean return of each session. ``best`` is the
+    highest-scoring of :func:`upper_candidates`, named by ``"policy"``.
     """
     protocol = load_protocol(protocol)
     measured: dict[str, dict[str, Any]] = {}
     for env_id in protocol.env_ids if env_ids is None else list(env_ids):
         entry = protocol.env(env_id)
-        measured[env_id] = {}
-        for name in REFERENCE_AGENTS:
-            returns, per_session = evaluate_protocol_entry(REFERENCES[name](), entry)
-            record = _summary(returns)
-            if per_session is not None:
-                record["sessions"] = [float(v) for v in per_session.mean(axis=0)]
-            measured[env_id][name] = record
+        measured[env_id] = {name: _measure(REFERENCES[name](), entry) for name in REFERENCE_AGENTS}
+        policies = policies_for(env_id)
+        candidates = {"oracle": measured[env_id]["oracle"]}
+        for name in upper_candidates(env_id)[1:]:
+            candidates[name] = _measure(PolicyReference(policies[name], entry.eval_seed), entry)
+        best = max(candidates, key=lambda name: candidates[name]["mean"])
+        measured[env_id][UPPER_REFERENCE] = {"policy": best, **candidates[best]}
     return measured
 
 
@@ -377,7 +422,7 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m recsim_bench.scoring.protocol", description="Show a protocol, or measure its references.")
     parser.add_argument("--version", default=DEFAULT_VERSION, help=f"protocol version (default {DEFAULT_VERSION})")
-    parser.add_argument("--measure", action="store_true", help="measure the random and oracle references and write them into the protocol file")
+    parser.add_argument("--measure", action="store_true", help="measure the references (random, oracle, best) and write them into the protocol file")
     args = parser.parse_args(argv)
     protocol = load_protocol(args.version)
     if not args.measure:
@@ -394,7 +439,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     write_json_atomic(protocol_path(args.version), dataclasses.replace(protocol, envs=envs, references_measured_by=by).to_json())
     for env_id, refs in measured.items():
-        print(f"{env_id:<40} random {refs['random']['mean']:9.3f}   oracle {refs['oracle']['mean']:9.3f}")
+        best = refs[UPPER_REFERENCE]
+        print(f"{env_id:<40} random {refs['random']['mean']:9.3f}   oracle {refs['oracle']['mean']:9.3f}   best ({best['policy']}) {best['mean']:9.3f}")
     print(f"wrote {protocol_path(args.version)} ({time.perf_counter() - start:.1f} s)")
     return 0
 
@@ -406,14 +452,17 @@ __all__ = [
     "REFERENCES",
     "EnvProtocol",
     "OracleReference",
+    "PolicyReference",
     "Protocol",
     "RandomReference",
+    "UPPER_REFERENCE",
     "evaluate_protocol_entry",
     "evaluate_sessions",
     "load_protocol",
     "measure_references",
     "protocol_from_json",
     "protocol_versions",
+    "upper_candidates",
 ]
 
 
