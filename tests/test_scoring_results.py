@@ -18,6 +18,7 @@ from recsim_bench.scoring import results as R
 BOREDOM = "RecSimBench/Boredom-v0"
 EVOLUTION = "RecSimBench/InterestEvolution-v0"
 COLD = "RecSimBench/ColdStart-v0"
+LTS = "RecSimBench/LongTermSatisfaction-v0"
 
 
 @pytest.fixture(autouse=True)
@@ -74,6 +75,9 @@ def test_v1_protocol_covers_the_suite_with_references():
         assert entry.split == "test" and entry.episodes >= 100 and len(entry.train_seeds) >= P.MIN_TRAIN_SEEDS
         assert entry.references is not None, f"{env_id}: run python -m recsim_bench.scoring.protocol --measure"
         assert np.isfinite(entry.reference("random")) and np.isfinite(entry.reference("oracle"))
+        best = entry.references[P.UPPER_REFERENCE]
+        assert best["policy"] in P.upper_candidates(env_id) and best["mean"] >= entry.reference("oracle")
+        assert best["mean"] > entry.reference("random"), f"{env_id}: the normalised score needs best > random"
     assert protocol.env(COLD).sessions is not None and len(protocol.env(COLD).references["random"]["sessions"]) == protocol.env(COLD).sessions
     with pytest.raises(ValueError, match="unknown protocol version"):
         P.load_protocol("v999")
@@ -93,6 +97,17 @@ def test_measured_references_match_the_protocol_file():
     measured = P.measure_references(protocol, [BOREDOM])
     assert measured[BOREDOM]["random"]["mean"] == protocol.env(BOREDOM).reference("random")
     assert measured[BOREDOM]["oracle"]["mean"] == protocol.env(BOREDOM).reference("oracle")
+    assert measured[BOREDOM]["best"] == protocol.env(BOREDOM).references["best"]
+
+
+def test_normalised_score_runs_from_random_to_the_best_reference():
+    # LongTermSatisfaction: the myopic oracle scores below random, so the upper reference is always-kale.
+    protocol = P.load_protocol("v1")
+    entry = protocol.env(LTS)
+    low, high = entry.reference("random"), entry.reference("best")
+    assert entry.references["best"]["policy"] == "kale" and entry.reference("oracle") < low < high
+    assert protocol.normalise(LTS, low) == 0.0 and protocol.normalise(LTS, high) == 1.0
+    assert protocol.normalise(LTS, (low + high) / 2) == pytest.approx(0.5)
 
 
 # ----------------------------------------------------------------------------- results and validation
@@ -327,6 +342,11 @@ POLICY_MODULE = textwrap.dedent(
         agent.env_id = env_id
         return agent
 
+    def load_trained(env_id, train_seed):
+        agent = make_for(env_id)
+        agent.train_seed = train_seed
+        return agent
+
     not_an_agent = 3
     """
 )
@@ -342,7 +362,9 @@ def policy_module(tmp_path, monkeypatch):
 def test_load_policy_module_callable(policy_module):
     agent = R.load_policy(f"{policy_module}:make")
     assert type(agent).__name__ == "First"
-    assert R.load_policy(f"{policy_module}:make_for", env_id=COLD).env_id == COLD
+    assert R.load_policy(f"{policy_module}:make_for", env_id=COLD, train_seed=2).env_id == COLD
+    trained = R.load_policy(f"{policy_module}:load_trained", env_id=COLD, train_seed=2)
+    assert (trained.env_id, trained.train_seed) == (COLD, 2)
     with pytest.raises(ValueError, match="cannot import"):
         R.load_policy("no_such_module_xyz:make")
     with pytest.raises(ValueError, match="no attribute"):

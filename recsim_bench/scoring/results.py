@@ -459,6 +459,7 @@ def evaluate(
     config: Mapping[str, Any] | None = None,
     device: str | None = None,
     num_envs: int | None = None,
+    train_wall_time: float | None = None,
 ) -> list[dict[str, Any]]:
     """Evaluate an already trained ``policy`` on every environment of ``protocol``; one result per environment.
 
@@ -467,8 +468,9 @@ def evaluate(
     env id), or a :func:`load_policy` spec. ``agent_name`` defaults to the
     agent's class name, ``config`` to its ``config`` attribute (a dataclass or a mapping), ``device``
     to its ``device`` attribute or ``"cpu"``. ``train_seed`` is the training seed the policy was
-    trained with (``None`` for an agent that does not train). With ``out_dir``, each result is
-    also written there atomically as :func:`result_filename`.
+    trained with (``None`` for an agent that does not train) and ``train_wall_time`` the seconds its
+    training took (recorded as is). With ``out_dir``, each result is also written there atomically
+    as :func:`result_filename`.
     """
     protocol = load_protocol(protocol)
     chosen = protocol.env_ids if env_ids is None else [protocol.env(env_id).env_id for env_id in env_ids]
@@ -491,6 +493,7 @@ def evaluate(
             config=_config_of(agent) if config is None else config,
             train_seed=train_seed,
             wall_time=wall,
+            train_wall_time=train_wall_time,
             device=device or _device_of(agent),
             policy=agent,
         )
@@ -556,9 +559,10 @@ def load_policy(spec: str, env_id: str | None = None, train_seed: int | None = N
     - A directory written by a baselines agent's ``save`` (``recsim-bench train``): its
       ``config.json`` names the agent (``"agent"``, or ``"format": "recsim-bench/<name>/N"``),
       loaded with ``baselines.agent_class(name).load(directory, device)``.
-    - ``module:callable``: imported, then called with no arguments to build the agent, or with
-      ``env_id=...`` when its signature takes an ``env_id`` parameter (agents are often built per
-      environment). An attribute that already is an agent (not a class) is used as is.
+    - ``module:callable``: imported, then called to build the agent, with ``env_id=...`` and
+      ``train_seed=...`` for those of the two parameters its signature takes (agents are often
+      built per environment, trained weights loaded per seed). An attribute that already is an
+      agent (not a class) is used as is.
 
     The spec may hold ``{env}`` (e.g. ``ColdStart-v0``), ``{env_id}`` and ``{seed}`` placeholders,
     filled from ``env_id`` and ``train_seed`` (e.g. ``runs/{env}/seed{seed}``).
@@ -598,10 +602,11 @@ def load_policy(spec: str, env_id: str | None = None, train_seed: int | None = N
     if not callable(target):
         raise ValueError(f"policy {spec!r}: {attribute!r} is neither callable nor an agent")
     try:
-        takes_env = "env_id" in inspect.signature(target).parameters
+        parameters = inspect.signature(target).parameters
     except (TypeError, ValueError):
-        takes_env = False
-    agent = target(env_id=env_id) if takes_env and env_id is not None else target()
+        parameters = {}
+    given = {"env_id": env_id, "train_seed": train_seed}
+    agent = target(**{name: value for name, value in given.items() if name in parameters and value is not None})
     if not _is_agent(agent):
         raise ValueError(f"policy {spec!r} built a {type(agent).__name__}, not an agent with act and reset")
     return agent
