@@ -3,12 +3,19 @@
 One readable file in the manner of CleanRL's ``ppo.py`` (Huang et al. 2022), with the
 corrections that recommender episodes need:
 
-- **Policy.** The user observation and the last ``response`` (flattened) are encoded by an MLP
-  into a context; every candidate is scored by one MLP over ``[candidate features, context]``
+- **Policy.** The user observation, the last ``response`` (flattened) and the row's history
+  summary (below) are encoded by an MLP into a context; every candidate is scored by one MLP over ``[candidate features, context]``
   shared across candidates, so any number of candidates works, plus a linear term in the
   candidate features (wide and deep). The first layer of that MLP is split as
   ``W_c c + W_h h``: ``W_h h`` is computed once per row, not once per candidate. The
   value is an MLP over ``[context, mean of the candidate features]``.
+- **History.** The observation shows only the last response; what a user clicked earlier in the
+  episode tells its hidden taste. Each row keeps a summary of its episode, per decay ``d`` of
+  ``history_decays``: ``m <- d m + (1 - d) x``, an exponential moving average of the step's
+  ``x = [sum over slots of behaviour_b * item features, for each behaviour b; sum of the shown
+  items' features; sum of each behaviour]`` (zero when an episode starts). It is a fixed
+  function of the observations, so the network stays feed-forward and the rollout stores the
+  summary as one more input; with ``history_decays = []`` the policy is memoryless.
 - **Slates.** A slate of ``S`` distinct candidates is drawn from a Plackett-Luce distribution over
   the ``K`` scores: the first slot from ``softmax(scores)``, each next slot from the softmax over
   the candidates left. ``log p(slate) = sum_s (score[a_s] - logsumexp(scores of the candidates
@@ -39,6 +46,7 @@ from __future__ import annotations
 import collections
 import csv
 import dataclasses
+import io
 import json
 import math
 import os
@@ -56,6 +64,7 @@ from torch import nn
 
 import recsim_bench  # noqa: F401  (registers the environments)
 from recsim_bench import rng
+from recsim_bench.files import write_bytes_atomic, write_json_atomic
 
 CONFIG_PATH = Path(__file__).resolve().parent / "configs" / "ppo.toml"
 WEIGHTS_FILE, OPTIMIZER_FILE, CONFIG_FILE = "weights.pt", "optimizer.pt", "config.json"
@@ -99,6 +108,10 @@ class PPOConfig:
     """Hidden sizes of the per-candidate scoring MLP."""
     value_hidden: tuple[int, ...] = (64,)
     """Hidden sizes of the value MLP."""
+    history_decays: tuple[float, ...] = ()
+    """Decays in [0, 1) of the moving averages that summarise a row's episode (empty: no history)."""
+    cross_history: bool = False
+    """Give each candidate's scorer its features times each history block (``c * m``, elementwise)."""
     num_threads: int | None = None
     """Threads of the vector env (``None``: its automatic choice)."""
     log_every: int = 10
@@ -107,6 +120,10 @@ class PPOConfig:
     """Iterations between checkpoints into ``log_dir`` (0: only at the end)."""
     verbose: bool = True
     """Print progress lines."""
+
+    def __post_init__(self) -> None:
+        if not all(isinstance(d, (int, float)) and 0.0 <= d < 1.0 for d in self.history_decays):
+            raise ValueError(f"PPOConfig: history_decays must be numbers in [0, 1), got {list(self.history_decays)}")
 
     @classmethod
     def for_env(cls, env_id: str | None = None, overrides: dict[str, Any] | None = None, path: Path | str = CONFIG_PATH) -> "PPOConfig":
@@ -190,6 +207,31 @@ def compute_gae(
     return advantages, advantages + values
 
 
+def history_step_features(response: torch.Tensor, candidate_dim: int) -> torch.Tensor:
+    """What one step adds to the history, (B, (nb + 1) * F + nb) from a ``response`` (B, S, nb + F).
+
+    A response slot holds ``nb`` behaviours then the shown item's ``F`` features. The result is,
+    per behaviour ``b``, ``sum_s behaviour_b[s] * features[s]``; then ``sum_s features[s]``; then
+    ``sum_s behaviour_b[s]`` for each ``b``.
+    """
+    behaviours, features = response[..., :-candidate_dim], response[..., -candidate_dim:]
+    weighted = torch.einsum("bsn,bsf->bnf", behaviours, features).flatten(1)
+    return torch.cat([weighted, features.sum(1), behaviours.sum(1)], dim=-1)
+
+
+def update_history(history: torch.Tensor, step_features: torch.Tensor, decays: torch.Tensor) -> torch.Tensor:
+    """``d m + (1 - d) x`` for every decay: ``history`` (B, D, M), ``step_features`` (B, M), ``decays`` (D,)."""
+    d = decays[:, None]
+    return d * history + (1.0 - d) * step_features.unsqueeze(1)
+
+
+def _feature_blocks(history: torch.Tensor, features: int) -> torch.Tensor:
+    """The item-feature blocks of a history (B, D, M), as (B, D * (nb + 1), F): per decay, each
+    behaviour's weighted features, then the shown features (see :func:`history_step_features`)."""
+    blocks = (history.shape[-1] + 1) // (features + 1)  # M = (nb + 1) F + nb
+    return history[..., : blocks * features].reshape(history.shape[0], -1, features)
+
+
 def clipped_policy_loss(log_prob: torch.Tensor, old_log_prob: torch.Tensor, advantages: torch.Tensor, clip: float) -> torch.Tensor:
     """PPO's clipped surrogate, to minimise: ``mean(max(-A r, -A clip(r, 1 - clip, 1 + clip)))``, ``r = exp(log_prob - old)``."""
     ratio = torch.exp(log_prob - old_log_prob)
@@ -210,27 +252,37 @@ def _mlp(sizes: list[int], activate_last: bool) -> nn.Sequential:
 
 
 class SlateActorCritic(nn.Module):
-    """Per-candidate scores (B, K) and a value (B,) from observations ``user`` (B, U), ``candidates`` (B, K, F), ``response`` (B, S, R)."""
+    """Per-candidate scores (B, K) and a value (B,) from ``user`` (B, U), ``candidates`` (B, K, F), ``response`` (B, S, R) and ``history`` (B, D, M)."""
 
-    def __init__(self, user_dim: int, response_dim: int, candidate_dim: int, config: PPOConfig) -> None:
+    def __init__(self, user_dim: int, response_dim: int, candidate_dim: int, history_dim: int, config: PPOConfig) -> None:
         super().__init__()
         width = config.context_hidden[-1]
         first, *rest = config.score_hidden
-        self.context = _mlp([user_dim + response_dim, *config.context_hidden], activate_last=True)
-        self.score_candidate = nn.Linear(candidate_dim, first)  # W_c c + b
+        self.context = _mlp([user_dim + response_dim + history_dim, *config.context_hidden], activate_last=True)
+        # History blocks crossed with each candidate: (behaviours + 1) blocks of candidate_dim per decay.
+        decays = len(config.history_decays)
+        per_decay = history_dim // decays if decays else 0
+        self.cross_blocks = decays * (per_decay + 1) // (candidate_dim + 1) if config.cross_history and decays else 0
+        scored_dim = candidate_dim * (1 + self.cross_blocks)
+        self.score_candidate = nn.Linear(scored_dim, first)  # W_c c + b
         self.score_context = nn.Linear(width, first, bias=False)  # W_h h, once per row
         self.score_rest = _mlp([first, *rest, 1], activate_last=False)
-        self.score_wide = nn.Linear(candidate_dim, 1, bias=False)  # a linear term in the features: per-item biases come easy
+        self.score_wide = nn.Linear(scored_dim, 1, bias=False)  # a linear term in the features: per-item biases come easy
         self.value = _mlp([width + candidate_dim, *config.value_hidden, 1], activate_last=False)
         nn.init.zeros_(self.score_rest[-1].weight)  # uniform slates at the start (CleanRL scales its last actor layer down)
         nn.init.zeros_(self.score_rest[-1].bias)
         nn.init.zeros_(self.score_wide.weight)
 
     def forward(self, obs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        candidates = obs["candidates"]
-        context = self.context(torch.cat([obs["user"], obs["response"].flatten(1)], dim=-1))
-        hidden = torch.relu(self.score_candidate(candidates) + self.score_context(context).unsqueeze(1))
-        scores = (self.score_rest(hidden) + self.score_wide(candidates)).squeeze(-1)
+        candidates, history = obs["candidates"], obs["history"]
+        context = self.context(torch.cat([obs["user"], obs["response"].flatten(1), history.flatten(1)], dim=-1))
+        scored = candidates
+        if self.cross_blocks:  # c * m for every history block m of item features: e.g. clicks on the candidate's topic
+            rows, _, features = candidates.shape
+            blocks = _feature_blocks(history, features).reshape(rows, 1, self.cross_blocks, features)
+            scored = torch.cat([candidates, (candidates.unsqueeze(2) * blocks).flatten(2)], dim=-1)
+        hidden = torch.relu(self.score_candidate(scored) + self.score_context(context).unsqueeze(1))
+        scores = (self.score_rest(hidden) + self.score_wide(scored)).squeeze(-1)
         value = self.value(torch.cat([context, candidates.mean(1)], dim=-1)).squeeze(-1)
         return scores, value
 
@@ -242,14 +294,17 @@ def resolve_device(device: str | torch.device) -> torch.device:
     return torch.device(device)
 
 
-def _observation_dims(space: gym.spaces.Dict) -> dict[str, int]:
+def _observation_dims(space: gym.spaces.Dict, history_decays: tuple[float, ...]) -> dict[str, int]:
     missing = sorted({"user", "candidates", "response"} - set(space.spaces))
     if missing:
         raise ValueError(f"PPO needs observation keys user, candidates, response; missing {missing}")
+    candidate_dim = int(space["candidates"].shape[-1])
+    behaviours = int(space["response"].shape[-1]) - candidate_dim
     return {
         "user_dim": int(np.prod(space["user"].shape)),
         "response_dim": int(np.prod(space["response"].shape)),
-        "candidate_dim": int(space["candidates"].shape[-1]),
+        "candidate_dim": candidate_dim,
+        "history_dim": len(history_decays) * ((behaviours + 1) * candidate_dim + behaviours),
     }
 
 
@@ -287,11 +342,15 @@ class PPOAgent:
         self._generator = np.random.default_rng()
         self._keys: NDArray[np.uint64] | None = None  # per-row sampling keys for act(deterministic=False)
         self._counters: NDArray[np.int64] | None = None
+        self._decays = torch.zeros(0)
+        self._history: torch.Tensor | None = None  # (N, D, M) per-row episode summary for act()
 
     # -- building ---------------------------------------------------------------------------
 
     def _build(self, dims: dict[str, int], slate_size: int, device: torch.device) -> None:
         self.dims, self.slate_size, self.device = dict(dims), int(slate_size), device
+        self._decays = torch.tensor(self.config.history_decays, dtype=torch.float32, device=device)
+        self._history = None
         self.net = SlateActorCritic(**dims, config=self.config).to(device)
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=self.config.learning_rate, eps=1e-5)
 
@@ -301,11 +360,26 @@ class PPOAgent:
     def _to_device(self, obs: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
         return {key: torch.as_tensor(obs[key], device=self.device) for key in ("user", "candidates", "response")}
 
+    def _empty_history(self, rows: int) -> torch.Tensor:
+        decays = len(self.config.history_decays)
+        per_decay = self.dims["history_dim"] // decays if decays else 0
+        return torch.zeros((rows, decays, per_decay), device=self.device)
+
+    def _with_history(self, obs: dict[str, torch.Tensor], history: torch.Tensor) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """``obs`` with ``history`` moved on by the step that ``obs`` shows, and that new history."""
+        if len(self._decays):
+            history = update_history(history, history_step_features(obs["response"], self.dims["candidate_dim"]), self._decays)
+        return {**obs, "history": history}, history
+
     # -- acting -----------------------------------------------------------------------------
 
     def reset(self, started: np.ndarray, seeds: np.ndarray | None = None) -> None:
-        """Key the sampling randomness of the rows whose episode started (the policy has no memory)."""
+        """Clear the history of the rows whose episode started, and key their sampling randomness."""
         started = np.asarray(started, dtype=bool)
+        if self._history is not None and len(self._history) == len(started):
+            self._history[torch.as_tensor(started, device=self.device)] = 0.0
+        else:
+            self._history = None  # a new batch: every row starts empty at the next act
         if self._keys is None or len(self._keys) != len(started):
             self._keys = rng.row_keys(self._generator.integers(2**62, size=len(started)))
             self._counters = np.zeros(len(started), dtype=np.int64)
@@ -320,8 +394,12 @@ class PPOAgent:
         """Slates (N, S) int64: the top-S scores, or a Plackett-Luce sample keyed per row (see :meth:`reset`)."""
         if self.net is None:
             raise RuntimeError("PPOAgent.act: train() or load() the agent first")
+        rows = len(obs["user"])
+        if self._history is None or len(self._history) != rows:
+            self._history = self._empty_history(rows)
+        observed, self._history = self._with_history(self._to_device(obs), self._history)
         with self._autocast():
-            scores, _ = self.net(self._to_device(obs))
+            scores, _ = self.net(observed)
         if deterministic:
             return torch.topk(scores.float(), self.slate_size, dim=-1).indices.cpu().numpy().astype(np.int64)
         n, k = scores.shape
@@ -369,7 +447,7 @@ class PPOAgent:
             **(self.env_kwargs if env_kwargs is None else env_kwargs),
         )
         try:
-            dims = _observation_dims(env.single_observation_space)
+            dims = _observation_dims(env.single_observation_space, self.config.history_decays)
             if resume_from is not None:
                 self._restore(Path(resume_from), device_, with_optimizer=True)
                 if self.dims != dims:
@@ -392,7 +470,10 @@ class PPOAgent:
 
         obs_np, _ = env.reset(seed=seed + self.steps_done)  # a resumed run continues on fresh users
         space = env.single_observation_space
+        history = self._empty_history(n)
         storage = {key: torch.zeros((t_len, n, *space[key].shape), device=device) for key in ("user", "candidates", "response")}
+        storage["history"] = torch.zeros((t_len, *history.shape), device=device)
+        obs, history = self._with_history(self._to_device(obs_np), history)
         slates = torch.zeros((t_len, n, self.slate_size), dtype=torch.int64, device=device)
         log_probs, values, rewards, final_values = (torch.zeros((t_len, n), device=device) for _ in range(4))
         terminated, truncated = (torch.zeros((t_len, n), dtype=torch.bool, device=device) for _ in range(2))
@@ -419,8 +500,7 @@ class PPOAgent:
                     done_fraction = (self.steps_done // batch) / max(1, total_iterations)
                     for group in self.optimizer.param_groups:
                         group["lr"] = cfg.learning_rate * (1.0 - done_fraction)
-                # Rollout.
-                obs = self._to_device(obs_np)
+                # Rollout (obs: the current observations with each row's history).
                 for t in range(t_len):
                     for key in storage:
                         storage[key][t] = obs[key]
@@ -437,9 +517,10 @@ class PPOAgent:
                     bootstrap = trunc & ~term
                     final_values[t] = 0.0
                     if bootstrap.any():
-                        final = {key: array[bootstrap] for key, array in infos["final_obs"].items()}
+                        final = self._to_device({key: array[bootstrap] for key, array in infos["final_obs"].items()})
+                        final, _ = self._with_history(final, history[torch.as_tensor(bootstrap, device=device)])
                         with torch.no_grad(), self._autocast():
-                            final_value = net(self._to_device(final))[1].float()
+                            final_value = net(final)[1].float()
                         final_values[t, torch.as_tensor(np.flatnonzero(bootstrap), device=device)] = final_value
                     episode_return += reward
                     finished = term | trunc
@@ -447,7 +528,8 @@ class PPOAgent:
                         recent.extend(episode_return[finished].tolist())
                         episodes += int(finished.sum())
                         episode_return[finished] = 0.0
-                    obs = self._to_device(obs_np)
+                        history[torch.as_tensor(finished, device=device)] = 0.0
+                    obs, history = self._with_history(self._to_device(obs_np), history)
                 self.steps_done += batch
 
                 # Advantages.
@@ -535,15 +617,15 @@ class PPOAgent:
     # -- saving and loading -----------------------------------------------------------------
 
     def save(self, path: str) -> None:
-        """Write ``weights.pt`` (the network's state dict), ``optimizer.pt`` and ``config.json`` into directory ``path``."""
+        """Write ``weights.pt`` (the network's state dict), ``optimizer.pt`` and ``config.json`` into directory ``path``, each atomically."""
         if self.net is None:
             raise RuntimeError("PPOAgent.save: nothing to save; train() or load() the agent first")
         directory = Path(path)
         directory.mkdir(parents=True, exist_ok=True)
-        torch.save({key: value.detach().cpu() for key, value in self.net.state_dict().items()}, directory / WEIGHTS_FILE)
-        torch.save(self.optimizer.state_dict(), directory / OPTIMIZER_FILE)
+        write_bytes_atomic(directory / WEIGHTS_FILE, torch_bytes({key: value.detach().cpu() for key, value in self.net.state_dict().items()}))
+        write_bytes_atomic(directory / OPTIMIZER_FILE, torch_bytes(self.optimizer.state_dict()))
         meta = {"agent": "ppo", "config": self.config.to_dict(), "dims": self.dims, "slate_size": self.slate_size, "steps_done": self.steps_done}
-        (directory / CONFIG_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        write_json_atomic(directory / CONFIG_FILE, meta)  # last: a directory whose config names the steps holds their weights
 
     @classmethod
     def load(cls, path: str, device: str = "auto") -> "PPOAgent":
@@ -563,7 +645,7 @@ class PPOAgent:
             meta = json.loads((directory / CONFIG_FILE).read_text(encoding="utf-8"))
             if meta.get("agent") != "ppo":
                 raise ValueError(f"agent is {meta.get('agent')!r}, not 'ppo'")
-            dims = {key: int(meta["dims"][key]) for key in ("user_dim", "response_dim", "candidate_dim")}
+            dims = {key: int(meta["dims"][key]) for key in ("user_dim", "response_dim", "candidate_dim", "history_dim")}
             slate_size, steps_done = int(meta["slate_size"]), int(meta["steps_done"])
         except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
             raise ValueError(f"PPOAgent.load: {directory / CONFIG_FILE} is not a PPO config written by PPOAgent.save: {error}") from error
@@ -581,6 +663,13 @@ class PPOAgent:
         self.steps_done = steps_done
 
 
+def torch_bytes(value: Any) -> bytes:
+    """``torch.save`` of ``value`` into bytes (for an atomic write)."""
+    buffer = io.BytesIO()
+    torch.save(value, buffer)
+    return buffer.getvalue()
+
+
 def _load_tensors(path: Path) -> dict[str, torch.Tensor]:
     """A state dict of tensors from ``path``, without unpickling arbitrary objects."""
     if not zipfile.is_zipfile(path):
@@ -594,4 +683,14 @@ def _load_tensors(path: Path) -> dict[str, torch.Tensor]:
     return state
 
 
-__all__ = ["PPOAgent", "PPOConfig", "SlateActorCritic", "clipped_policy_loss", "compute_gae", "gumbel_top_slates", "plackett_luce_log_prob"]
+__all__ = [
+    "PPOAgent",
+    "PPOConfig",
+    "SlateActorCritic",
+    "clipped_policy_loss",
+    "compute_gae",
+    "gumbel_top_slates",
+    "history_step_features",
+    "plackett_luce_log_prob",
+    "update_history",
+]

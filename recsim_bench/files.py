@@ -1,4 +1,4 @@
-"""Atomic file writes: a crash never leaves a half-written result, reference table or card."""
+"""Atomic file writes: a crash never leaves a half-written result, reference table, card, figure or checkpoint."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 
-def write_text_atomic(path: Path | str, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path``, fsync it, then rename it over ``path``.
+def write_bytes_atomic(path: Path | str, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``path``, fsync it, then rename it over ``path``.
 
     An existing file keeps its permission bits (a new one gets 0o644). On any failure the old
     file is intact and the temporary file is removed.
@@ -20,8 +20,8 @@ def write_text_atomic(path: Path | str, text: str) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.fchmod(fd, mode)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -41,6 +41,11 @@ def write_text_atomic(path: Path | str, text: str) -> None:
         pass
     finally:
         os.close(dir_fd)
+
+
+def write_text_atomic(path: Path | str, text: str) -> None:
+    """:func:`write_bytes_atomic` of ``text`` in UTF-8."""
+    write_bytes_atomic(path, text.encode("utf-8"))
 
 
 def write_json_atomic(path: Path | str, payload: Any, indent: int | None = 2) -> None:

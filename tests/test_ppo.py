@@ -16,11 +16,16 @@ from baselines.ppo import (  # noqa: E402
     clipped_policy_loss,
     compute_gae,
     gumbel_top_slates,
+    history_step_features,
     plackett_luce_log_prob,
+    update_history,
 )
 
 ENV_ID = "RecSimBench/InterestEvolution-v0"
-SMALL = {"num_envs": 64, "num_steps": 8, "num_minibatches": 2, "update_epochs": 2, "verbose": False, "log_every": 1}
+SMALL = {
+    "num_envs": 64, "num_steps": 8, "num_minibatches": 2, "update_epochs": 2, "verbose": False, "log_every": 1,
+    "history_decays": [0.5, 0.9], "cross_history": True,
+}
 
 
 def test_gae_bootstraps_truncation_not_termination() -> None:
@@ -83,6 +88,34 @@ def test_clipped_policy_loss_by_hand() -> None:
     torch.testing.assert_close(loss, torch.tensor(-0.2))
 
 
+def test_history_step_features_by_hand() -> None:
+    # One row, two slots, one behaviour (click) then two item features: slot 0 clicked (1, 2), slot 1 shown (3, 4).
+    response = torch.tensor([[[1.0, 1.0, 2.0], [0.0, 3.0, 4.0]]])
+    # [click-weighted features (1, 2), shown features summed (4, 6), clicks summed 1]
+    torch.testing.assert_close(history_step_features(response, candidate_dim=2), torch.tensor([[1.0, 2.0, 4.0, 6.0, 1.0]]))
+
+
+def test_update_history_is_a_moving_average_per_decay() -> None:
+    decays = torch.tensor([0.5, 0.0])
+    history = update_history(torch.zeros(1, 2, 1), torch.tensor([[2.0]]), decays)
+    torch.testing.assert_close(history, torch.tensor([[[1.0], [2.0]]]))  # 0.5 * 0 + 0.5 * 2; 0 * 0 + 1 * 2
+    history = update_history(history, torch.tensor([[4.0]]), decays)
+    torch.testing.assert_close(history, torch.tensor([[[2.5], [4.0]]]))  # 0.5 * 1 + 0.5 * 4; 4
+
+
+def test_history_feature_blocks_line_up_with_candidate_features() -> None:
+    from baselines.ppo import _feature_blocks
+
+    # Two decays of the step features above: blocks (1, 2) (clicked) and (4, 6) (shown) per decay.
+    history = history_step_features(torch.tensor([[[1.0, 1.0, 2.0], [0.0, 3.0, 4.0]]]), 2)[:, None, :].repeat(1, 2, 1)
+    torch.testing.assert_close(_feature_blocks(history, 2), torch.tensor([[[1.0, 2.0], [4.0, 6.0], [1.0, 2.0], [4.0, 6.0]]]))
+
+
+def test_history_decays_are_checked() -> None:
+    with pytest.raises(ValueError, match="history_decays"):
+        PPOConfig(history_decays=(1.0,))
+
+
 def test_config_file_defaults_and_unknown_field() -> None:
     config = PPOConfig.for_env(ENV_ID, {"num_envs": 8})
     assert config.num_envs == 8 and isinstance(config.context_hidden, tuple)
@@ -142,6 +175,22 @@ def test_sampling_is_keyed_per_row_whatever_the_batch(trained: tuple[PPOAgent, d
     agent.reset(np.ones(4, dtype=bool), np.arange(12, 16))
     part = agent.act({key: value[12:] for key, value in obs.items()}, deterministic=False)
     np.testing.assert_array_equal(part, whole[12:])
+
+
+def test_history_is_kept_per_row_and_cleared_when_an_episode_starts(trained: tuple[PPOAgent, dict, str], tmp_path) -> None:
+    agent, _, _ = trained
+    agent.save(str(tmp_path))
+    fresh = PPOAgent.load(str(tmp_path), device="cpu")
+    first, later = _observations(3), _observations(4)
+    later["response"][:, :, 0] = 1.0  # every slot clicked: the summary moves off zero
+    agent.reset(np.ones(16, dtype=bool), np.arange(16))
+    agent.act(later)
+    agent.act(later)
+    assert agent._history.abs().sum() > 0
+    restarted = np.arange(16) < 8
+    agent.reset(restarted, None)  # rows 0-7 start an episode; rows 8-15 keep what they saw
+    assert agent._history[:8].abs().sum() == 0 and agent._history[8:].abs().sum() > 0
+    np.testing.assert_array_equal(agent.act(first)[:8], fresh.act(first)[:8])
 
 
 def test_resume_continues_from_checkpoint(trained: tuple[PPOAgent, dict, str]) -> None:
