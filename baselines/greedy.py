@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import io
 import json
 import time
 import zipfile
@@ -36,6 +37,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from recsim_bench.agents import EnvInfo, env_info
+from recsim_bench.files import write_bytes_atomic, write_json_atomic
 from recsim_bench.envs.core import random_slates
 from recsim_bench.references import top_slates
 
@@ -169,10 +171,11 @@ class GreedyAgent:
         """Write ``path/weights.npz`` (plain arrays) and ``path/config.json``."""
         directory = Path(path)
         directory.mkdir(parents=True, exist_ok=True)
-        np.savez(directory / "weights.npz", weights=self.weights)
+        buffer = io.BytesIO()
+        np.savez(buffer, weights=self.weights)
+        write_bytes_atomic(directory / "weights.npz", buffer.getvalue())
         record = {"format": FORMAT, "env_id": self.env_id, "env_kwargs": self.env_kwargs, "config": dataclasses.asdict(self.config)}
-        with open(directory / "config.json", "w", encoding="utf-8") as f:
-            json.dump(record, f, indent=2)
+        write_json_atomic(directory / "config.json", record)
 
     @classmethod
     def load(cls, path: str, device: str = "auto") -> "GreedyAgent":

@@ -27,6 +27,8 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.utils import get_device
 
+from baselines.ppo import torch_bytes
+from recsim_bench.files import write_bytes_atomic, write_json_atomic
 from recsim_bench.wrappers.sb3 import SB3VecEnv
 from recsim_bench.wrappers.score_to_slate import top_candidates
 
@@ -135,9 +137,9 @@ class SB3PPOAgent:
             raise RuntimeError("SB3PPOAgent: nothing to save before train() or load()")
         directory = Path(path)
         directory.mkdir(parents=True, exist_ok=True)
-        torch.save(self.model.policy.state_dict(), directory / "weights.pt")
+        write_bytes_atomic(directory / "weights.pt", torch_bytes(self.model.policy.state_dict()))
         meta = {"agent": "sb3-ppo", "env_id": self.env_id, "env_kwargs": self.env_kwargs, "config": dataclasses.asdict(self.config)}
-        (directory / "config.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+        write_json_atomic(directory / "config.json", meta)
 
     @classmethod
     def load(cls, path: str, device: str = "auto") -> "SB3PPOAgent":

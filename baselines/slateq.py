@@ -77,7 +77,9 @@ from torch import nn
 from torch.nn import functional as F
 
 import recsim_bench  # noqa: F401  (registers the environments)
+from baselines.ppo import torch_bytes
 from recsim_bench.agents import RowStreams, env_info
+from recsim_bench.files import write_bytes_atomic, write_json_atomic
 
 WEIGHTS_FILE, CONFIG_FILE = "weights.pt", "config.json"
 OBSERVATION_KEYS = ("user", "candidates", "response")
@@ -543,9 +545,9 @@ class SlateQAgent:
         """Write ``weights.pt`` (the network's state dict) and ``config.json`` into directory ``path``."""
         directory = Path(path)
         directory.mkdir(parents=True, exist_ok=True)
-        torch.save({key: value.detach().cpu() for key, value in self.net.state_dict().items()}, directory / WEIGHTS_FILE)
+        write_bytes_atomic(directory / WEIGHTS_FILE, torch_bytes({key: value.detach().cpu() for key, value in self.net.state_dict().items()}))
         meta = {"agent": "slateq", "env_id": self.env_id, "env_kwargs": self.env_kwargs, "config": dataclasses.asdict(self.config)}
-        (directory / CONFIG_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        write_json_atomic(directory / CONFIG_FILE, meta)
 
     @classmethod
     def load(cls, path: str, device: str = "auto") -> "SlateQAgent":
