@@ -7,6 +7,7 @@ from setuptools import find_packages, setup
 BASELINES = ["torch>=2.1,<3", "stable-baselines3>=2.3,<3", "sb3-contrib>=2.3,<3"]
 TEST = ["pytest>=7", "hypothesis>=6", "stable-baselines3>=2.3,<3"]
 RAY = ["ray>=2.9"]
+PLOTS = ["matplotlib>=3.7"]
 
 setup(
     name="recsim-bench",
@@ -22,8 +23,9 @@ setup(
     extras_require={
         "baselines": BASELINES,
         "ray": RAY,
+        "plots": PLOTS,
         "test": TEST,
-        "all": sorted(set(BASELINES + TEST + RAY)),
+        "all": sorted(set(BASELINES + TEST + RAY + PLOTS)),
     },
     entry_points={"console_scripts": ["recsim-bench=recsim_bench.cli:main"]},
     classifiers=[
