@@ -6,6 +6,8 @@
     recsim-bench train AGENT ID --steps N --seed S --device auto --out DIR [--set key=value ...] [--resume]
     recsim-bench evaluate AGENT ID [--checkpoint DIR] --episodes N --split test --seed S [--num-envs N]
     recsim-bench validate PATH... [--rerun POLICY] [--partial]
+    recsim-bench run --agents ppo,linucb [--envs all] [--seeds 5] [--backend local|ray] [--workers N] --out DIR [--quick]
+    recsim-bench leaderboard PATH... --out DIR [--protocol V] [--reference AGENT ...] [--no-figures]
 
 ``train`` and ``evaluate`` need the reference agents of ``baselines/`` (the ``baselines`` extra).
 
@@ -203,6 +205,45 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return validate_main(args.paths, rerun=args.rerun, protocol=args.protocol, partial=args.partial)
 
 
+def _names(text: str) -> list[str]:
+    """The names of a comma-separated list, e.g. ``ppo,linucb``."""
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from recsim_bench.scoring.runner import QUICK_AGENTS, QUICK_VERSION, quick_protocol, run
+
+    if args.quick and args.protocol is not None:
+        raise ValueError(f"--protocol: --quick runs its own protocol {QUICK_VERSION} (cut from v1); leave --protocol out")
+    if args.agents is None and not args.quick:
+        raise ValueError("--agents is required (e.g. --agents ppo,linucb), or use --quick")
+    report = run(
+        QUICK_AGENTS if args.agents is None else _names(args.agents),
+        args.out,
+        envs=args.envs if args.envs == "all" else _names(args.envs),
+        seeds=args.seeds,
+        protocol=quick_protocol() if args.quick else args.protocol or "v1",
+        backend=args.backend,
+        workers=args.workers,
+        device=args.device,
+        address=args.address,
+    )
+    return report.exit_status
+
+
+def cmd_leaderboard(args: argparse.Namespace) -> int:
+    from recsim_bench.scoring.leaderboard import InvalidResults, write_leaderboard
+
+    try:
+        tables = write_leaderboard(args.paths, args.out, protocol=args.protocol, figures=not args.no_figures, references=args.reference)
+    except InvalidResults as error:
+        print(f"recsim-bench leaderboard: {error}", file=sys.stderr)
+        return 1
+    print(tables)
+    print(f"wrote {Path(args.out) / 'LEADERBOARD.md'}, leaderboard.csv" + ("" if args.no_figures else " and figures/"))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="recsim-bench",
@@ -255,6 +296,32 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--protocol", default=None, help="protocol version (default: the one each file names)")
     validate.add_argument("--partial", action="store_true", help="do not require a complete submission")
     validate.set_defaults(run=cmd_validate)
+
+    run_cmd = commands.add_parser("run", help="train and evaluate agents x environments x seeds under a protocol; resumable")
+    run_cmd.add_argument("--agents", default=None, help="comma-separated agents, e.g. ppo,linucb (default with --quick: the fast ones)")
+    run_cmd.add_argument("--envs", default="all", help="all (default) or comma-separated ids, with or without RecSimBench/")
+    run_cmd.add_argument("--seeds", type=int, default=None, help="the first N training seeds of the protocol (default: all)")
+    run_cmd.add_argument("--protocol", default=None, help="protocol version (default v1)")
+    run_cmd.add_argument("--backend", default="local", help="local (processes, default) or ray")
+    run_cmd.add_argument("--workers", type=int, default=None, help="jobs at once (default: local, one per CPU; ray, the cluster's)")
+    run_cmd.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda or cuda:N")
+    run_cmd.add_argument("--address", default=None, help="Ray cluster address (default: a local Ray instance)")
+    run_cmd.add_argument("--out", required=True, help="output directory: results/, checkpoints/, leaderboard/")
+    run_cmd.add_argument(
+        "--quick", action="store_true", help="the quick protocol (v1 cut down, NOT comparable with v1) with the fast agents"
+    )
+    run_cmd.set_defaults(run=cmd_run)
+
+    leaderboard = commands.add_parser("leaderboard", help="validate result files, then write ranked tables (Markdown, CSV) and figures")
+    leaderboard.add_argument("paths", nargs="+", metavar="PATH", help="result files or directories of them")
+    leaderboard.add_argument("--out", default="leaderboards", help="output directory (default leaderboards)")
+    leaderboard.add_argument("--protocol", default=None, help="protocol version (default: the one the files name)")
+    leaderboard.add_argument(
+        "--reference", action="append", default=None, metavar="AGENT",
+        help="an agent P(improvement) compares with (repeatable; default: every ranked agent)",
+    )
+    leaderboard.add_argument("--no-figures", action="store_true", help="skip the PNG figures (no matplotlib needed)")
+    leaderboard.set_defaults(run=cmd_leaderboard)
     return parser
 
 

@@ -1,0 +1,565 @@
+"""The job runner behind ``recsim-bench run``: every (agent, environment, training seed) of a protocol.
+
+The job model
+-------------
+A *job* is one :class:`Job`: an agent of ``baselines`` on one environment of the protocol, with one
+training seed. :func:`run_job` builds the agent with ``baselines.make_agent``; an agent that learns
+(its class has ``train``: greedy, ppo, slateq, sb3-ppo) trains for the protocol entry's
+``train_steps`` with the training seed, then every agent is evaluated under the protocol
+(:func:`~recsim_bench.scoring.results.evaluate`), which gives one result.
+
+An agent that learns gets one job per training seed (the first ``seeds`` of the protocol's). An
+agent that does not learn (random, oracle, linucb, thompson) gets a single job per environment,
+with training seed ``None``: its randomness is keyed by the evaluation seeds, so a result per
+training seed would repeat the same numbers and fake independent runs.
+:func:`~recsim_bench.scoring.results.validate_submission` accepts exactly this as complete: one
+result per training seed of the protocol, or one untrained result.
+
+Everything lives in the output directory ``DIR``::
+
+    DIR/protocol.json                                    the protocol of the run (one version per DIR)
+    DIR/results/<agent>__<Env-vN>__seed<k>.json          one result per job (``seed-none``: untrained)
+    DIR/checkpoints/<agent>/<Env-vN>/seed<k>/            the training's log_dir and final weights
+    DIR/leaderboard/                                     LEADERBOARD.md, leaderboard.csv (figures with matplotlib)
+
+so ``recsim-bench validate DIR/results`` sees only results, and ``--rerun
+'DIR/checkpoints/ppo/{env}/seed{seed}'`` re-evaluates the saved weights of one agent's results.
+
+Resuming: a job is finished when its result file exists, names the job's agent, environment and
+training seed, and passes :func:`~recsim_bench.scoring.results.validate_result` under the protocol.
+A run skips finished jobs, so running the same command again after a crash or Ctrl-C does only the
+others, and a corrupt or foreign file is simply done again. Jobs return their result to the runner,
+which writes it atomically (:func:`~recsim_bench.scoring.results.write_result`); a job stopped
+midway leaves no result, only its checkpoints, and an agent whose ``train`` takes ``resume_from``
+(ppo) continues from its last checkpoint (up to the same budget; the result then records the wall
+time of the resumed part of training). The jobs of a run are distinct and each is started once; a
+lock on ``DIR/.lock`` keeps a second run out of the same directory.
+
+Backends:
+
+- ``local`` (default): ``workers`` spawned processes (one job each at a time, one thread each when
+  there are several); with one worker the jobs run in the calling process.
+- ``ray``: the same job function as Ray tasks, on the cluster at ``address`` or on a local instance,
+  one CPU per job and one GPU per training job when the device is ``cuda`` (or ``auto`` and the
+  cluster has GPUs). Results travel back to the runner, which writes them; resuming a training job
+  from its checkpoint needs ``DIR`` on a filesystem the nodes share. Needs ``pip install
+  'recsim-bench[ray]'``.
+
+``--quick`` (:func:`quick_protocol`) runs the fast agents on protocol ``v1-quick``: v1 with fewer
+test users and a small training budget, every training seed, in a few minutes on two cores. Its
+results name ``v1-quick``, validate only against that protocol and are NOT comparable with v1's.
+
+This module needs only numpy and gymnasium to import; ``baselines`` (and torch) and Ray are
+imported when a run needs them.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import dataclasses
+import fcntl
+import functools
+import importlib.util
+import inspect
+import json
+import multiprocessing
+import os
+import re
+import signal
+import time
+import traceback
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Sequence
+
+import numpy as np
+
+from recsim_bench.envs import NAMESPACE
+from recsim_bench.files import write_json_atomic
+from recsim_bench.scoring.protocol import DEFAULT_VERSION, Protocol, load_protocol, protocol_versions
+from recsim_bench.scoring.results import evaluate, read_result, result_filename, validate_result, write_result
+
+BACKENDS = ("local", "ray")
+
+#: Exit status of an interrupted run (the shell's convention for SIGINT).
+INTERRUPTED = 130
+
+#: ``recsim-bench run --quick``: the fast agents (ppo with the quick budget) on the quick protocol.
+QUICK_AGENTS = ("random", "oracle", "greedy", "linucb", "thompson", "ppo")
+QUICK_VERSION = "v1-quick"
+QUICK_EPISODES = 100  # test users per environment (v1: 500)
+QUICK_TRAIN_STEPS = 98_304  # training budget (v1: 2,000,000): three PPO rollouts of 1024 x 32 steps
+
+RAY_HINT = "pip install 'recsim-bench[ray]'"
+_NOT_COMPARABLE = "not a published protocol: its numbers are NOT comparable with published results"
+
+_DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
+@dataclasses.dataclass(frozen=True)
+class Job:
+    """One agent on one environment with one training seed (``None``: the agent does not train)."""
+
+    agent: str
+    env_id: str
+    seed: int | None
+
+    @property
+    def filename(self) -> str:
+        """The name of its result file (:func:`~recsim_bench.scoring.results.result_filename`)."""
+        return result_filename({"agent": {"name": self.agent}, "env_id": self.env_id, "seeds": {"train": self.seed}})
+
+    def checkpoint_dir(self, out_dir: Path | str) -> Path:
+        """Where its training writes logs and checkpoints: ``out_dir/checkpoints/<agent>/<Env-vN>/seed<k>``."""
+        return Path(out_dir) / "checkpoints" / self.agent / self.env_id.split("/")[-1] / f"seed{self.seed}"
+
+    def __str__(self) -> str:
+        return f"{self.agent} {self.env_id} " + ("untrained" if self.seed is None else f"seed {self.seed}")
+
+
+#: What runs a job: ``(job, protocol, out_dir, device) -> result`` (the result is not written).
+JobFunction = Callable[[Job, Protocol, str, str], dict[str, Any]]
+
+
+@dataclasses.dataclass
+class Report:
+    """What a run did: the jobs it planned, those finished before it, done now or failed, whether it was interrupted."""
+
+    jobs: list[Job]
+    skipped: list[Job]
+    done: list[Job] = dataclasses.field(default_factory=list)
+    failed: dict[Job, str] = dataclasses.field(default_factory=dict)
+    interrupted: bool = False
+    leaderboard_error: str | None = None
+
+    @property
+    def exit_status(self) -> int:
+        """0 when every job is finished (and the leaderboard written), 1 otherwise, :data:`INTERRUPTED` after Ctrl-C."""
+        return INTERRUPTED if self.interrupted else 1 if self.failed or self.leaderboard_error else 0
+
+
+# ----------------------------------------------------------------------------- protocols and plans
+def quick_protocol() -> Protocol:
+    """Protocol ``v1-quick``: v1 with :data:`QUICK_EPISODES` test users and :data:`QUICK_TRAIN_STEPS` of training.
+
+    Its results name version ``v1-quick``, validate only against this protocol (never against v1)
+    and are normalised with v1's references, measured on v1's 500 test users.
+    """
+    v1 = load_protocol("v1")
+    quick = v1.restrict(episodes=QUICK_EPISODES, train_steps=QUICK_TRAIN_STEPS)
+    description = (
+        f"{QUICK_VERSION}: a quick check, NOT comparable with v1: v1 cut to test users 0..{QUICK_EPISODES - 1} and "
+        f"{QUICK_TRAIN_STEPS:,} training steps per seed (v1's references, measured on its own users). From: {v1.description}"
+    )
+    return dataclasses.replace(quick, version=QUICK_VERSION, description=description)
+
+
+def is_published(protocol: Protocol) -> bool:
+    """Whether ``protocol`` is exactly the shipped protocol of its version (results comparable with others)."""
+    return protocol.version in protocol_versions() and protocol.to_json() == load_protocol(protocol.version).to_json()
+
+
+def resolve_envs(envs: str | Sequence[str], protocol: Protocol) -> list[str]:
+    """The protocol's ids for ``envs``: ``"all"``, or names with or without the ``RecSimBench/`` namespace."""
+    names = [envs] if isinstance(envs, str) else list(envs)
+    if names == ["all"]:
+        return protocol.env_ids
+    if not names:
+        raise ValueError("envs: give at least one environment, or all")
+    chosen = []
+    for name in names:
+        env_id = name if name in protocol.envs else f"{NAMESPACE}/{name}"
+        if env_id not in protocol.envs:
+            allowed = ", ".join(env_id.split("/")[-1] for env_id in protocol.env_ids)
+            raise ValueError(f"envs: {name!r} is not an environment of protocol {protocol.version}; allowed: all, {allowed}")
+        chosen.append(env_id)
+    return list(dict.fromkeys(chosen))
+
+
+def trains(agent: str) -> bool:
+    """Whether the ``baselines`` agent ``agent`` learns (its class has ``train``); an unknown name raises ``ValueError``."""
+    from baselines import AGENTS, agent_class
+
+    if agent not in AGENTS:
+        raise ValueError(f"agents: unknown agent {agent!r}; allowed: {', '.join(sorted(AGENTS))}")
+    try:
+        cls = agent_class(agent)
+    except ImportError as error:
+        raise ValueError(f"agents: {agent} needs {error.name} (pip install 'recsim-bench[baselines]')") from None
+    return callable(getattr(cls, "train", None))
+
+
+def plan(agents: Sequence[str], envs: str | Sequence[str], seeds: int | None, protocol: Protocol) -> list[Job]:
+    """The distinct jobs of ``agents`` x ``envs`` x the first ``seeds`` training seeds (default: all) of each env."""
+    agents = list(dict.fromkeys(agents))
+    if not agents:
+        raise ValueError("agents: give at least one agent")
+    env_ids = resolve_envs(envs, protocol)
+    if seeds is not None and (isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1):
+        raise ValueError(f"seeds: must be an integer >= 1, got {seeds!r}")
+    for env_id in env_ids:
+        available = len(protocol.env(env_id).train_seeds)
+        if seeds is not None and seeds > available:
+            raise ValueError(f"seeds: protocol {protocol.version} has {available} training seeds on {env_id}; allowed: 1..{available}")
+    learning = {agent: trains(agent) for agent in agents}
+    return [
+        Job(agent, env_id, seed)
+        for agent in agents
+        for env_id in env_ids
+        for seed in (protocol.env(env_id).train_seeds[:seeds] if learning[agent] else (None,))
+    ]
+
+
+def is_finished(job: Job, protocol: Protocol, results_dir: Path) -> bool:
+    """Whether ``results_dir`` holds ``job``'s result: readable, about this job, and valid under ``protocol``."""
+    path = results_dir / job.filename
+    if not path.is_file():
+        return False
+    try:
+        result = read_result(path)
+    except ValueError:
+        return False
+    if validate_result(result, protocol):
+        return False
+    return (result["agent"]["name"], result["env_id"], result["seeds"]["train"]) == (job.agent, job.env_id, job.seed)
+
+
+# ----------------------------------------------------------------------------- one job
+def run_job(job: Job, protocol: Protocol, out_dir: str, device: str = "auto") -> dict[str, Any]:
+    """Train ``job``'s agent (when it learns) and evaluate it under ``protocol``; returns the result, not yet written.
+
+    Training writes into :meth:`Job.checkpoint_dir` and resumes from a checkpoint there when the
+    agent's ``train`` takes ``resume_from``; the trained weights are saved there at the end.
+    Progress output of the agent (``verbose``) is switched off.
+    """
+    from baselines import agent_class, make_agent
+
+    quiet = {"verbose": False} if "verbose" in {field.name for field in dataclasses.fields(agent_class(job.agent).Config)} else {}
+    agent = make_agent(job.agent, job.env_id, quiet)
+    train_wall_time = None
+    if job.seed is not None:
+        checkpoint = job.checkpoint_dir(out_dir)
+        resume = {}
+        if (checkpoint / "config.json").is_file() and "resume_from" in inspect.signature(agent.train).parameters:
+            resume = {"resume_from": str(checkpoint)}
+        start = time.perf_counter()
+        agent.train(job.env_id, protocol.env(job.env_id).train_steps, job.seed, device=device, log_dir=str(checkpoint), **resume)
+        train_wall_time = time.perf_counter() - start
+        agent.save(str(checkpoint))
+    (result,) = evaluate(
+        agent, protocol, agent_name=job.agent, env_ids=[job.env_id], train_seed=job.seed, train_wall_time=train_wall_time
+    )
+    return result
+
+
+# ----------------------------------------------------------------------------- backends
+Outcome = dict[str, Any] | Exception  # a job's result, or why it failed
+
+
+def _attempt(call: Callable[[Job], dict[str, Any]], job: Job) -> Outcome:
+    try:
+        return call(job)
+    except Exception as error:  # a failed job is reported; the others go on
+        return error
+
+
+def _ignore_interrupts() -> None:
+    """Workers leave Ctrl-C to the runner, which stops them."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@contextlib.contextmanager
+def _one_thread_per_process() -> Iterator[None]:
+    """Set the thread-count variables that spawned workers inherit (those the user has not set) to 1."""
+    added = [name for name in _THREAD_VARIABLES if name not in os.environ]
+    os.environ.update({name: "1" for name in added})
+    try:
+        yield
+    finally:
+        for name in added:
+            os.environ.pop(name, None)
+
+
+def _local(jobs: list[Job], call: Callable[[Job], dict[str, Any]], workers: int) -> Iterator[tuple[Job, Outcome]]:
+    """Run ``jobs`` in the calling process (one worker) or in ``workers`` spawned processes; yields them as they end."""
+    if workers == 1:
+        for job in jobs:
+            yield job, _attempt(call, job)
+        return
+    waiting = iter(jobs)
+    running: dict[concurrent.futures.Future, Job] = {}
+    with _one_thread_per_process():
+        context = multiprocessing.get_context("spawn")
+        pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=context, initializer=_ignore_interrupts)
+        try:
+
+            def submit() -> None:  # one job per idle worker: nothing queues up behind a running job
+                job = next(waiting, None)
+                if job is not None:
+                    running[pool.submit(call, job)] = job
+
+            for _ in range(workers):
+                submit()
+            while running:
+                finished, _ = concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)
+                for future in finished:
+                    job = running.pop(future)
+                    error = future.exception()
+                    yield job, (future.result() if error is None else error)
+                    submit()
+        except BaseException:
+            # Stop the running jobs now (they rerun on resume). ProcessPoolExecutor has no public way before Python 3.14.
+            for process in list((pool._processes or {}).values()):
+                process.terminate()
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _ray(
+    jobs: list[Job], call: JobFunction, protocol: Protocol, out_dir: str, device: str, workers: int | None, address: str | None
+) -> Iterator[tuple[Job, Outcome]]:
+    """Run ``jobs`` as Ray tasks (at most ``workers`` at once when given); yields them as they end."""
+    if not jobs:
+        return
+    import ray
+
+    started = not ray.is_initialized()
+    if started and address:
+        ray.init(address=address)
+    elif started:
+        ray.init(num_cpus=workers, include_dashboard=False)
+    try:
+        gpus = ray.cluster_resources().get("GPU", 0)
+        if device.startswith("cuda") and gpus == 0:
+            raise ValueError(f"device: {device} asked for, but the Ray cluster has no GPU; allowed: auto, cpu")
+        task = ray.remote(call)
+        waiting = iter(jobs)
+        running: dict[Any, Job] = {}
+
+        def submit() -> None:
+            job = next(waiting, None)
+            if job is not None:
+                use_gpu = job.seed is not None and device != "cpu" and gpus > 0  # training jobs only
+                running[task.options(num_cpus=1, num_gpus=1 if use_gpu else 0).remote(job, protocol, out_dir, device)] = job
+
+        for _ in range(len(jobs) if workers is None else workers):
+            submit()
+        try:
+            while running:
+                (ref,), _ = ray.wait(list(running), num_returns=1)
+                job = running.pop(ref)
+                try:
+                    outcome: Outcome = ray.get(ref)
+                except Exception as error:  # the task's exception, wrapped by Ray
+                    outcome = error
+                yield job, outcome
+                submit()
+        except BaseException:
+            for ref in running:
+                ray.cancel(ref, force=True)
+            raise
+    finally:
+        if started:
+            ray.shutdown()
+
+
+# ----------------------------------------------------------------------------- the run
+@contextlib.contextmanager
+def _claim(out: Path, protocol: Protocol) -> Iterator[None]:
+    """Lock ``out`` for this run and record the protocol; a run of another protocol version in ``out`` raises ``ValueError``."""
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / ".lock", "w", encoding="utf-8") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ValueError(f"out: another recsim-bench run is using {out}") from None
+        recorded = out / "protocol.json"
+        if recorded.is_file():
+            version = json.loads(recorded.read_text(encoding="utf-8")).get("version")
+            if version != protocol.version:
+                raise ValueError(f"out: {out} holds a run of protocol {version!r}, not {protocol.version!r}; choose another directory")
+        write_json_atomic(recorded, protocol.to_json())
+        yield
+
+
+def _check_options(backend: str, workers: int | None, device: str, address: str | None) -> None:
+    if backend not in BACKENDS:
+        raise ValueError(f"backend: unknown backend {backend!r}; allowed: {', '.join(BACKENDS)}")
+    if address is not None and backend != "ray":
+        raise ValueError(f"address: a Ray cluster address, for backend ray only (backend is {backend!r})")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise ValueError(f"workers: must be an integer >= 1, got {workers!r}")
+    if not isinstance(device, str) or not _DEVICE.fullmatch(device):
+        raise ValueError(f"device: must be auto, cpu, cuda or cuda:N, got {device!r}")
+    if backend == "ray" and importlib.util.find_spec("ray") is None:
+        raise ValueError(f"backend: ray is not installed; {RAY_HINT}")
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.1f} s" if seconds < 60 else f"{int(seconds // 60)} min {seconds % 60:02.0f} s"
+
+
+def _progress(count: int, total: int, job: Job, outcome: Outcome) -> str:
+    """``[3/35] ppo RecSimBench/Boredom-v0 seed 2  return 112.3  150.2 s``, or a FAILED line with the traceback."""
+    head = f"[{count:>{len(str(total))}}/{total}]"
+    if isinstance(outcome, Exception):
+        trace = "".join(traceback.format_exception(outcome)).rstrip().replace("\n", "\n    ")
+        return f"{head} FAILED {job}: {type(outcome).__name__}: {outcome}\n    {trace}"
+    seconds = outcome["wall_time"]["evaluate"] + (outcome["wall_time"]["train"] or 0.0)
+    return f"{head} {job}  return {np.mean(outcome['returns']):.1f}  {_duration(seconds)}"
+
+
+def valid_results(results_dir: Path, protocol: Protocol) -> dict[Path, dict[str, Any]]:
+    """The result files in ``results_dir`` that are valid under ``protocol``, parsed."""
+    valid = {}
+    for path in sorted(results_dir.glob("*.json")):
+        try:
+            result = read_result(path)
+        except ValueError:
+            continue
+        if not validate_result(result, protocol):
+            valid[path] = result
+    return valid
+
+
+def summary_table(results: Iterable[dict[str, Any]], protocol: Protocol, agents: Sequence[str] = ()) -> str:
+    """Mean return over training seeds, one row per environment and a column per agent (``agents`` first, in order).
+
+    A ``*`` marks a trained agent with results for fewer training seeds than the protocol has.
+    """
+    runs: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for result in results:
+        runs.setdefault((result["agent"]["name"], result["env_id"]), []).append(result)
+    agents = list(dict.fromkeys([*agents, *sorted(agent for agent, _ in runs)]))
+    env_ids = [env_id for env_id in protocol.env_ids if any((agent, env_id) in runs for agent in agents)]
+    width = max(len(env_id.split("/")[-1]) for env_id in env_ids)
+    columns = [max(len(agent), 9) for agent in agents]
+    lines = [f"{'environment':<{width}}  " + "  ".join(f"{agent:>{c}}" for agent, c in zip(agents, columns))]
+    partial = False
+    for env_id in env_ids:
+        cells = []
+        for agent, column in zip(agents, columns):
+            found = runs.get((agent, env_id), [])
+            seeds = {result["seeds"]["train"] for result in found}
+            short = None not in seeds and len(seeds) < len(protocol.env(env_id).train_seeds)
+            partial |= bool(found) and short
+            cell = f"{np.mean([np.mean(r['returns']) for r in found]):.2f}{'*' if short else ''}" if found else "-"
+            cells.append(f"{cell:>{column}}")
+        lines.append(f"{env_id.split('/')[-1]:<{width}}  " + "  ".join(cells))
+    if partial:
+        lines.append("* mean over fewer training seeds than the protocol's")
+    return "\n".join(lines)
+
+
+def _summarise(report: Report, out: Path, protocol: Protocol, leaderboard: bool, echo: Callable[[str], None]) -> None:
+    """Print the summary table of every valid result in ``out/results`` and, with ``leaderboard``, write and print the leaderboard."""
+    valid = valid_results(out / "results", protocol)
+    if not valid:
+        return
+    label = "" if is_published(protocol) else f" ({_NOT_COMPARABLE})"
+    echo(f"\nMean return over training seeds, protocol {protocol.version}{label}:")
+    echo(summary_table(valid.values(), protocol, [job.agent for job in report.jobs]))
+    if leaderboard:
+        from recsim_bench.scoring.leaderboard import write_leaderboard
+
+        figures = importlib.util.find_spec("matplotlib") is not None
+        try:
+            tables = write_leaderboard(sorted(map(str, valid)), out / "leaderboard", protocol=protocol, figures=figures)
+        except ValueError as error:  # the results are on disk already; only the leaderboard is missing
+            report.leaderboard_error = str(error)
+            echo(f"leaderboard not written: {error}")
+        else:
+            echo(f"\n{tables}\nleaderboard written to {out / 'leaderboard'}")
+    if report.failed:
+        echo(f"{len(report.failed)} job(s) failed (see above); run the same command again to retry them.")
+
+
+def run(
+    agents: Sequence[str],
+    out_dir: Path | str,
+    envs: str | Sequence[str] = "all",
+    seeds: int | None = None,
+    protocol: Protocol | str = DEFAULT_VERSION,
+    backend: str = "local",
+    workers: int | None = None,
+    device: str = "auto",
+    address: str | None = None,
+    leaderboard: bool = True,
+    job_function: JobFunction = run_job,
+    echo: Callable[[str], None] = functools.partial(print, flush=True),
+) -> Report:
+    """Run every unfinished job of ``agents`` x ``envs`` x ``seeds`` under ``protocol`` into ``out_dir``; see the module docstring.
+
+    ``workers`` defaults to one per CPU for ``local`` and to no limit (the cluster's resources)
+    for ``ray``. Every argument is checked before any job runs (``ValueError`` naming the argument
+    and the allowed values). Prints a line per finished job, then the summary table and, with
+    ``leaderboard``, the leaderboard's tables (written to ``out_dir/leaderboard``). Ctrl-C stops the
+    running jobs and returns a report with ``interrupted`` set.
+    """
+    protocol = load_protocol(protocol)
+    _check_options(backend, workers, device, address)
+    jobs = plan(agents, envs, seeds, protocol)
+    out = Path(out_dir)
+    results_dir = out / "results"
+    with _claim(out, protocol):
+        results_dir.mkdir(exist_ok=True)
+        todo = [job for job in jobs if not is_finished(job, protocol, results_dir)]
+        report = Report(jobs=jobs, skipped=[job for job in jobs if job not in todo])
+        if not is_published(protocol):
+            echo(f"protocol {protocol.version}: {_NOT_COMPARABLE}")
+        if backend == "local":
+            workers = workers or min(len(os.sched_getaffinity(0)), max(len(todo), 1))
+        at_once = "as many jobs at once as the cluster allows" if workers is None else f"{workers} at once"
+        echo(
+            f"{len(jobs)} jobs under protocol {protocol.version}: {len(report.skipped)} already done, {len(todo)} to run "
+            f"({backend}, {at_once}, device {device}); results in {results_dir}"
+        )
+        if backend == "local":
+            call = functools.partial(job_function, protocol=protocol, out_dir=str(out), device=device)
+            outcomes = _local(todo, call, workers)
+        else:
+            outcomes = _ray(todo, job_function, protocol, str(out), device, workers, address)
+        start = time.perf_counter()
+        try:
+            with contextlib.closing(outcomes):
+                for count, (job, outcome) in enumerate(outcomes, start=1):
+                    if isinstance(outcome, Exception):
+                        report.failed[job] = f"{type(outcome).__name__}: {outcome}"
+                    else:
+                        write_result(results_dir / job.filename, outcome)
+                        report.done.append(job)
+                    echo(_progress(count, len(todo), job, outcome))
+        except KeyboardInterrupt:
+            report.interrupted = True
+        finished = len(report.skipped) + len(report.done)
+        echo(f"{finished} of {len(jobs)} jobs finished, {len(report.failed)} failed ({_duration(time.perf_counter() - start)})")
+        if report.interrupted:
+            echo(
+                f"Interrupted. Run the same command again to resume: the finished jobs in {results_dir} are skipped "
+                "and training continues from its last checkpoint where the agent supports it."
+            )
+        else:
+            _summarise(report, out, protocol, leaderboard, echo)
+    return report
+
+
+__all__ = [
+    "BACKENDS",
+    "INTERRUPTED",
+    "QUICK_AGENTS",
+    "QUICK_VERSION",
+    "Job",
+    "Report",
+    "is_finished",
+    "is_published",
+    "plan",
+    "quick_protocol",
+    "resolve_envs",
+    "run",
+    "run_job",
+    "summary_table",
+    "trains",
+    "valid_results",
+]
