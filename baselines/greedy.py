@@ -55,6 +55,9 @@ class GreedyConfig:
     """Rows of the vector env that collects the training data."""
     log_every: int = 10_000
     """Environment steps between two rows of the learning curve (``log_dir/progress.csv``)."""
+    train_steps: int = 50_000
+    """The agent's own training budget for ``recsim-bench run`` (capped by the protocol's): the regression has
+    converged long before v1's 2M steps (see docs/agents.md), and more steps would only cost time."""
 
 
 def user_item_features(info: EnvInfo, user: NDArray[np.floating], features: NDArray[np.floating]) -> NDArray[np.float64]:

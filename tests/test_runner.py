@@ -268,6 +268,13 @@ def test_quick_results_validate_against_the_quick_protocol_only():
     assert R.validate_result(result, "v1") == ["protocol: result is for protocol 'v1-quick' (unknown version), validation is under 'v1'"]
 
 
+def test_an_agent_with_its_own_budget_trains_for_the_smaller_of_it_and_the_protocols():
+    greedy = baselines.make_agent("greedy", BOREDOM)  # train_steps = 50,000 in baselines/configs/greedy.toml
+    assert runner.training_budget(greedy, 2_000_000) == 50_000
+    assert runner.training_budget(greedy, 2_048) == 2_048
+    assert runner.training_budget(baselines.make_agent("ppo", BOREDOM), 2_000_000) == 2_000_000  # no budget of its own
+
+
 def test_the_runner_imports_without_torch_or_ray():
     code = "import sys, recsim_bench.scoring.runner, recsim_bench.cli; print(sorted({'torch', 'ray', 'baselines'} & set(sys.modules)))"
     assert subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.strip() == "[]"

@@ -5,7 +5,8 @@ The job model
 A *job* is one :class:`Job`: an agent of ``baselines`` on one environment of the protocol, with one
 training seed. :func:`run_job` builds the agent with ``baselines.make_agent``; an agent that learns
 (its class has ``train``: greedy, ppo, slateq, sb3-ppo) trains for the protocol entry's
-``train_steps`` with the training seed, then every agent is evaluated under the protocol
+``train_steps`` with the training seed (or fewer, when its config sets its own ``train_steps``:
+greedy's regression stops at 50,000), then every agent is evaluated under the protocol
 (:func:`~recsim_bench.scoring.results.evaluate`), which gives one result.
 
 An agent that learns gets one job per training seed (the first ``seeds`` of the protocol's). An
@@ -244,13 +245,19 @@ def run_job(job: Job, protocol: Protocol, out_dir: str, device: str = "auto") ->
         if (checkpoint / "config.json").is_file() and "resume_from" in inspect.signature(agent.train).parameters:
             resume = {"resume_from": str(checkpoint)}
         start = time.perf_counter()
-        agent.train(job.env_id, protocol.env(job.env_id).train_steps, job.seed, device=device, log_dir=str(checkpoint), **resume)
+        agent.train(job.env_id, training_budget(agent, protocol.env(job.env_id).train_steps), job.seed, device=device, log_dir=str(checkpoint), **resume)
         train_wall_time = time.perf_counter() - start
         agent.save(str(checkpoint))
     (result,) = evaluate(
         agent, protocol, agent_name=job.agent, env_ids=[job.env_id], train_seed=job.seed, train_wall_time=train_wall_time
     )
     return result
+
+
+def training_budget(agent: Any, protocol_steps: int) -> int:
+    """The steps a job trains for: the protocol's budget, or less when the agent's config sets its own ``train_steps``."""
+    own = getattr(getattr(agent, "config", None), "train_steps", None)
+    return protocol_steps if own is None else min(int(own), protocol_steps)
 
 
 # ----------------------------------------------------------------------------- backends
