@@ -127,9 +127,12 @@ class SlateQConfig:
     """Vector-env steps between rows of ``progress.csv`` (and progress lines)."""
     verbose: bool = False
     """Print a progress line with every CSV row."""
+    train_steps: int = 300_000
+    """The agent's own training budget for ``recsim-bench run`` (capped by the protocol's): one gradient
+    step per 128 transitions costs ~6,000 steps/s on a CPU core, so v1's 2M steps would take ~6 minutes a run."""
 
     def __post_init__(self) -> None:
-        for name in ("num_envs", "buffer_size", "batch_size", "hidden_size", "optimiser_iterations", "log_every"):
+        for name in ("num_envs", "buffer_size", "batch_size", "hidden_size", "optimiser_iterations", "log_every", "train_steps"):
             if getattr(self, name) < 1:
                 raise ValueError(f"SlateQConfig: {name} must be >= 1, got {getattr(self, name)!r}")
         for name in ("gamma", "tau", "epsilon_start", "epsilon_end", "epsilon_fraction"):

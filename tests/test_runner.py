@@ -20,7 +20,7 @@ import recsim_bench  # noqa: F401  (registers the suite)
 from recsim_bench import cli
 from recsim_bench.scoring import results as R
 from recsim_bench.scoring import runner
-from recsim_bench.scoring.protocol import load_protocol
+from recsim_bench.scoring.protocol import is_published, load_protocol
 from recsim_bench.scoring.runner import Job
 
 BOREDOM = "RecSimBench/Boredom-v0"
@@ -260,7 +260,7 @@ def test_ray_backend_runs_the_same_jobs(tiny, tmp_path):
 def test_quick_results_validate_against_the_quick_protocol_only():
     quick = runner.quick_protocol()
     assert quick.version == runner.QUICK_VERSION and "NOT comparable with v1" in quick.description
-    assert not runner.is_published(quick) and runner.is_published(load_protocol("v1"))
+    assert not is_published(quick) and is_published(load_protocol("v1"))
     entry = quick.env(BOREDOM)
     assert entry.episodes == runner.QUICK_EPISODES and entry.train_steps == runner.QUICK_TRAIN_STEPS
     (result,) = R.evaluate(baselines.make_agent("random", BOREDOM), quick, agent_name="random", env_ids=[BOREDOM])
@@ -272,6 +272,7 @@ def test_an_agent_with_its_own_budget_trains_for_the_smaller_of_it_and_the_proto
     greedy = baselines.make_agent("greedy", BOREDOM)  # train_steps = 50,000 in baselines/configs/greedy.toml
     assert runner.training_budget(greedy, 2_000_000) == 50_000
     assert runner.training_budget(greedy, 2_048) == 2_048
+    assert runner.training_budget(baselines.make_agent("slateq", BOREDOM), 2_000_000) == 300_000
     assert runner.training_budget(baselines.make_agent("ppo", BOREDOM), 2_000_000) == 2_000_000  # no budget of its own
 
 
