@@ -54,7 +54,7 @@ from recsim_bench.scoring.metrics import (
     probability_of_improvement,
     stratified_bootstrap_ci,
 )
-from recsim_bench.scoring.protocol import Protocol, load_protocol
+from recsim_bench.scoring.protocol import Protocol, is_published, load_protocol
 from recsim_bench.scoring.results import _expand, read_result, validate_result
 
 #: Bootstrap replicates and seed of every overall interval.
@@ -498,17 +498,9 @@ def render_figures(
 
 
 # ----------------------------------------------------------------------------- writing
-def _is_published(protocol: Protocol) -> bool:
-    """Whether ``protocol`` is exactly the shipped protocol of its version."""
-    try:
-        return protocol.to_json() == load_protocol(protocol.version).to_json()
-    except ValueError:
-        return False
-
-
 def _command(inputs: list[str], out_dir: str, protocol: Protocol | str | None, figures: bool, references: list[str] | None) -> str:
     """The ``recsim-bench leaderboard`` command that writes the same leaderboard, or the Python call for a modified protocol."""
-    if isinstance(protocol, Protocol) and not _is_published(protocol):
+    if isinstance(protocol, Protocol) and not is_published(protocol):
         return f"recsim_bench.scoring.leaderboard.write_leaderboard({inputs!r}, {out_dir!r}, protocol=<modified {protocol.version}>)"
     words = ["recsim-bench", "leaderboard", *inputs, "--out", out_dir]
     if protocol is not None:
@@ -548,7 +540,7 @@ def write_leaderboard(
     pngs = render_figures(loaded, entries, overall) if figures else {}
 
     files = sum(len(runs) for runs in groups.values())
-    published = "" if _is_published(loaded) else " (modified: not the published protocol)"
+    published = "" if is_published(loaded) else " (modified: not the published protocol)"
     header = (
         "# recsim-bench leaderboard\n\n"
         f"Protocol {loaded.version}{published}: {len(loaded.env_ids)} environments, {files} result files, "

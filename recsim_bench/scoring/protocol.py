@@ -226,6 +226,11 @@ def load_protocol(version: str | Protocol = DEFAULT_VERSION) -> Protocol:
     return protocol
 
 
+def is_published(protocol: Protocol) -> bool:
+    """Whether ``protocol`` is exactly the shipped protocol of its version (its results compare with others')."""
+    return protocol.version in protocol_versions() and protocol.to_json() == load_protocol(protocol.version).to_json()
+
+
 # ----------------------------------------------------------------------------- per-session evaluation
 def evaluate_sessions(
     agent: Agent,
@@ -458,6 +463,7 @@ __all__ = [
     "UPPER_REFERENCE",
     "evaluate_protocol_entry",
     "evaluate_sessions",
+    "is_published",
     "load_protocol",
     "measure_references",
     "protocol_from_json",

@@ -77,7 +77,7 @@ import numpy as np
 
 from recsim_bench.envs import NAMESPACE
 from recsim_bench.files import write_json_atomic
-from recsim_bench.scoring.protocol import DEFAULT_VERSION, Protocol, load_protocol, protocol_versions
+from recsim_bench.scoring.protocol import DEFAULT_VERSION, Protocol, is_published, load_protocol
 from recsim_bench.scoring.results import evaluate, read_result, result_filename, validate_result, write_result
 
 BACKENDS = ("local", "ray")
@@ -154,11 +154,6 @@ def quick_protocol() -> Protocol:
         f"{QUICK_TRAIN_STEPS:,} training steps per seed (v1's references, measured on its own users). From: {v1.description}"
     )
     return dataclasses.replace(quick, version=QUICK_VERSION, description=description)
-
-
-def is_published(protocol: Protocol) -> bool:
-    """Whether ``protocol`` is exactly the shipped protocol of its version (results comparable with others)."""
-    return protocol.version in protocol_versions() and protocol.to_json() == load_protocol(protocol.version).to_json()
 
 
 def resolve_envs(envs: str | Sequence[str], protocol: Protocol) -> list[str]:
@@ -560,7 +555,6 @@ __all__ = [
     "Job",
     "Report",
     "is_finished",
-    "is_published",
     "plan",
     "quick_protocol",
     "resolve_envs",
