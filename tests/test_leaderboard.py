@@ -246,3 +246,14 @@ def test_figures_without_matplotlib_fail_before_writing(tmp_path, tiny, ranked, 
 def test_the_package_imports_without_matplotlib():
     code = "import sys; sys.modules['matplotlib'] = None; import recsim_bench.scoring.leaderboard, recsim_bench.cli"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_committed_leaderboard_is_what_the_committed_results_give(tmp_path, monkeypatch):
+    """leaderboards/ must be regenerated whenever its results or the protocol's references change."""
+    root = Path(__file__).resolve().parents[1]
+    if not (root / "leaderboards" / "results").is_dir():
+        pytest.skip("no committed results (not a source checkout)")
+    monkeypatch.chdir(root)
+    tables = L.write_leaderboard(["leaderboards/results"], tmp_path, figures=False)
+    assert tables in (root / "leaderboards" / "LEADERBOARD.md").read_text(encoding="utf-8")
+    assert (tmp_path / "leaderboard.csv").read_bytes() == (root / "leaderboards" / "leaderboard.csv").read_bytes()
