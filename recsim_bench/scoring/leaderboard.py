@@ -55,7 +55,7 @@ from recsim_bench.scoring.metrics import (
     stratified_bootstrap_ci,
 )
 from recsim_bench.scoring.protocol import Protocol, is_published, load_protocol
-from recsim_bench.scoring.results import _expand, read_result, validate_result
+from recsim_bench.scoring.results import read_result, result_files, validate_result
 
 #: Bootstrap replicates and seed of every overall interval.
 REPS = 2000
@@ -129,7 +129,7 @@ def load_results(
     invalid or duplicated file, or an agent mixing trained and untrained results on an environment,
     raises :class:`InvalidResults` listing every problem.
     """
-    files = _expand([str(path) for path in inputs])
+    files = result_files([str(path) for path in inputs])
     if not files:
         raise InvalidResults(["no result files given"], 0)
     failures: list[str] = []

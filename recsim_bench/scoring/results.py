@@ -613,7 +613,8 @@ def load_policy(spec: str, env_id: str | None = None, train_seed: int | None = N
 
 
 # ----------------------------------------------------------------------------- command
-def _expand(paths: Iterable[str]) -> list[Path]:
+def result_files(paths: Iterable[str]) -> list[Path]:
+    """The files named by ``paths``: a file as is, a directory as its ``*.json`` files (recursively, sorted)."""
     files: list[Path] = []
     for raw in paths:
         path = Path(raw)
@@ -634,7 +635,7 @@ def validate_main(paths: list[str], rerun: str | None = None, protocol: Protocol
     ``{seed}`` allowed) each valid file is re-evaluated and its numbers must match exactly.
     Returns 0 when everything passes, 1 otherwise.
     """
-    files = _expand(paths)
+    files = result_files(paths)
     if not files:
         print("FAIL: no result files given")
         return 1
