@@ -27,7 +27,7 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.utils import get_device
 
-from baselines.ppo import torch_bytes
+from baselines.checkpoint import load_state_dict, torch_bytes
 from recsim_bench.files import write_bytes_atomic, write_json_atomic
 from recsim_bench.wrappers.sb3 import SB3VecEnv
 from recsim_bench.wrappers.score_to_slate import top_candidates
@@ -153,12 +153,13 @@ class SB3PPOAgent:
             raise ValueError(f"{directory}: unreadable sb3-ppo config.json: {error}") from None
         venv = SB3VecEnv.make(agent.env_id, agent.config.num_envs, score_to_slate=True, **agent.env_kwargs)
         agent.model = agent._build(venv, seed=0, device=device)
+        state = load_state_dict(directory / "weights.pt", "SB3PPOAgent.load")
         try:
-            state = torch.load(directory / "weights.pt", map_location=agent.model.device, weights_only=True)
             agent.model.policy.load_state_dict(state)
-        except Exception as error:  # torch raises many kinds on a foreign or damaged file
-            raise ValueError(f"{directory / 'weights.pt'}: not sb3-ppo weights for {agent.env_id}: {error}") from None
-        venv.close()
+        except RuntimeError as error:  # missing or unexpected keys, shape mismatch
+            raise ValueError(f"SB3PPOAgent.load: {directory / 'weights.pt'} is not sb3-ppo weights for {agent.env_id}: {error}") from None
+        finally:
+            venv.close()
         return agent
 
 

@@ -65,7 +65,6 @@ import dataclasses
 import json
 import os
 import time
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +76,7 @@ from torch import nn
 from torch.nn import functional as F
 
 import recsim_bench  # noqa: F401  (registers the environments)
-from baselines.ppo import torch_bytes
+from baselines.checkpoint import load_state_dict, torch_bytes
 from recsim_bench.agents import RowStreams, env_info
 from recsim_bench.files import write_bytes_atomic, write_json_atomic
 
@@ -564,12 +563,10 @@ class SlateQAgent:
         except (OSError, json.JSONDecodeError, AttributeError, KeyError, TypeError, ValueError, gym.error.Error) as error:
             raise ValueError(f"SlateQAgent.load: {directory / CONFIG_FILE} is not a config written by SlateQAgent.save: {error}") from error
         path_ = directory / WEIGHTS_FILE
-        if not zipfile.is_zipfile(path_):
-            raise ValueError(f"SlateQAgent.load: {path_} is not a torch.save archive (missing or not a zip file)")
+        state = load_state_dict(path_, "SlateQAgent.load")
         try:
-            state = torch.load(path_, map_location="cpu", weights_only=True)
             agent.net.load_state_dict(state, strict=True)
-        except Exception as error:  # noqa: BLE001 (torch raises many kinds on a foreign or mismatched file)
+        except RuntimeError as error:  # missing or unexpected keys, shape mismatch
             raise ValueError(f"SlateQAgent.load: {path_} is not a state dict of this agent's network: {error}") from error
         agent.device = resolve_device(device)
         agent.net.to(agent.device)

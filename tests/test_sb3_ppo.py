@@ -63,7 +63,7 @@ def test_save_and_load_give_identical_actions_and_refuse_a_tampered_file(trained
     obs = _observation()
     np.testing.assert_array_equal(SB3PPOAgent.load(str(tmp_path), device="cpu").act(obs), agent.act(obs))
     (tmp_path / "weights.pt").write_bytes(b"not a checkpoint")
-    with pytest.raises(ValueError, match="not sb3-ppo weights"):
+    with pytest.raises(ValueError, match="weights.pt is not a torch.save archive"):
         SB3PPOAgent.load(str(tmp_path), device="cpu")
     (tmp_path / "config.json").write_text('{"agent": "ppo"}', encoding="utf-8")
     with pytest.raises(ValueError, match="not an sb3-ppo checkpoint"):

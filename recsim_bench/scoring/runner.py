@@ -77,6 +77,7 @@ import numpy as np
 
 from recsim_bench.envs import NAMESPACE
 from recsim_bench.files import write_json_atomic
+from recsim_bench.scoring.leaderboard import write_leaderboard
 from recsim_bench.scoring.protocol import DEFAULT_VERSION, Protocol, is_published, load_protocol
 from recsim_bench.scoring.results import evaluate, read_result, result_filename, validate_result, write_result
 
@@ -464,8 +465,6 @@ def _summarise(report: Report, out: Path, protocol: Protocol, leaderboard: bool,
     echo(f"\nMean return over training seeds, protocol {protocol.version}{label}:")
     echo(summary_table(valid.values(), protocol, [job.agent for job in report.jobs]))
     if leaderboard:
-        from recsim_bench.scoring.leaderboard import write_leaderboard
-
         figures = importlib.util.find_spec("matplotlib") is not None
         try:
             tables = write_leaderboard(sorted(map(str, valid)), out / "leaderboard", protocol=protocol, figures=figures)
