@@ -46,13 +46,11 @@ from __future__ import annotations
 import collections
 import csv
 import dataclasses
-import io
 import json
 import math
 import os
 import time
 import tomllib
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +61,7 @@ from numpy.typing import NDArray
 from torch import nn
 
 import recsim_bench  # noqa: F401  (registers the environments)
+from baselines.checkpoint import load_state_dict, torch_bytes
 from recsim_bench import rng
 from recsim_bench.files import write_bytes_atomic, write_json_atomic
 
@@ -390,18 +389,23 @@ class PPOAgent:
         self._counters[started] = 0
 
     @torch.no_grad()
-    def act(self, obs: dict[str, np.ndarray], deterministic: bool = True) -> np.ndarray:
-        """Slates (N, S) int64: the top-S scores, or a Plackett-Luce sample keyed per row (see :meth:`reset`)."""
+    def scores(self, obs: dict[str, np.ndarray]) -> torch.Tensor:
+        """The candidates' scores (N, K) for ``obs``, the step that follows the last one shown; moves each row's history on."""
         if self.net is None:
-            raise RuntimeError("PPOAgent.act: train() or load() the agent first")
+            raise RuntimeError("PPOAgent: train() or load() the agent before acting")
         rows = len(obs["user"])
         if self._history is None or len(self._history) != rows:
             self._history = self._empty_history(rows)
         observed, self._history = self._with_history(self._to_device(obs), self._history)
         with self._autocast():
-            scores, _ = self.net(observed)
+            return self.net(observed)[0].float()
+
+    @torch.no_grad()
+    def act(self, obs: dict[str, np.ndarray], deterministic: bool = True) -> np.ndarray:
+        """Slates (N, S) int64: the top-S scores, or a Plackett-Luce sample keyed per row (see :meth:`reset`)."""
+        scores = self.scores(obs)
         if deterministic:
-            return torch.topk(scores.float(), self.slate_size, dim=-1).indices.cpu().numpy().astype(np.int64)
+            return torch.topk(scores, self.slate_size, dim=-1).indices.cpu().numpy().astype(np.int64)
         n, k = scores.shape
         if self._keys is None or len(self._keys) != n:
             self.reset(np.ones(n, dtype=bool))
@@ -650,7 +654,7 @@ class PPOAgent:
         except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
             raise ValueError(f"PPOAgent.load: {directory / CONFIG_FILE} is not a PPO config written by PPOAgent.save: {error}") from error
         self._build(dims, slate_size, device)
-        state = _load_tensors(directory / WEIGHTS_FILE)
+        state = load_state_dict(directory / WEIGHTS_FILE, "PPOAgent.load")
         try:
             self.net.load_state_dict(state, strict=True)
         except RuntimeError as error:  # missing or unexpected keys, shape mismatch
@@ -661,26 +665,6 @@ class PPOAgent:
             except Exception as error:  # noqa: BLE001 (torch raises many kinds on a foreign file)
                 raise ValueError(f"PPOAgent.load: {directory / OPTIMIZER_FILE} is not this agent's optimiser state: {error}") from error
         self.steps_done = steps_done
-
-
-def torch_bytes(value: Any) -> bytes:
-    """``torch.save`` of ``value`` into bytes (for an atomic write)."""
-    buffer = io.BytesIO()
-    torch.save(value, buffer)
-    return buffer.getvalue()
-
-
-def _load_tensors(path: Path) -> dict[str, torch.Tensor]:
-    """A state dict of tensors from ``path``, without unpickling arbitrary objects."""
-    if not zipfile.is_zipfile(path):
-        raise ValueError(f"PPOAgent.load: {path} is not a torch.save archive (missing or not a zip file)")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # noqa: BLE001 (torch raises many kinds on a foreign file)
-        raise ValueError(f"PPOAgent.load: {path} could not be read as a state dict of tensors: {error}") from error
-    if not isinstance(state, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
-        raise ValueError(f"PPOAgent.load: {path} does not hold a state dict (names -> tensors)")
-    return state
 
 
 __all__ = [

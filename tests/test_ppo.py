@@ -159,6 +159,10 @@ def test_save_load_round_trip_gives_identical_actions(trained: tuple[PPOAgent, d
     loaded = PPOAgent.load(str(tmp_path), device="cpu")
     obs = _observations(1)
     np.testing.assert_array_equal(loaded.act(obs), agent.act(obs))
+    scores = PPOAgent.load(str(tmp_path), device="cpu").scores(obs).numpy()
+    assert scores.shape == (16, obs["candidates"].shape[1])
+    slates = PPOAgent.load(str(tmp_path), device="cpu").act(obs)  # the top-S scores, best first
+    np.testing.assert_array_equal(np.take_along_axis(scores, slates, axis=1), -np.sort(-scores, axis=1)[:, : agent.slate_size])
     seeds = np.arange(16)
     agent.reset(np.ones(16, dtype=bool), seeds)
     loaded.reset(np.ones(16, dtype=bool), seeds)
