@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.logger import Logger
 from stable_baselines3.common.utils import get_device
 
 from baselines.checkpoint import load_state_dict, torch_bytes
@@ -76,7 +77,7 @@ class SB3PPOAgent:
 
     def _build(self, venv: SB3VecEnv, seed: int, device: str) -> PPO:
         c = self.config
-        return PPO(
+        model = PPO(
             "MultiInputPolicy",
             venv,
             n_steps=c.n_steps,
@@ -92,6 +93,8 @@ class SB3PPOAgent:
             device=_device(device),
             verbose=0,
         )
+        model.set_logger(Logger(folder=None, output_formats=[]))  # SB3's own would make an empty /tmp/SB3-<time> per learn()
+        return model
 
     # ------------------------------------------------------------------ protocol
     def act(self, obs: dict[str, np.ndarray], deterministic: bool = True) -> np.ndarray:

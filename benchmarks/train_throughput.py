@@ -29,11 +29,13 @@ def native_rate(env_id: str, steps: int, num_envs: int, num_steps: int, device: 
 
 def sb3_rate(env_id: str, steps: int, num_envs: int, num_steps: int, batch_size: int, epochs: int, device: str) -> float:
     from stable_baselines3 import PPO
+    from stable_baselines3.common.logger import Logger
 
     from recsim_bench.wrappers.sb3 import SB3VecEnv
 
     envs = SB3VecEnv.make(env_id, num_envs, seed=0, score_to_slate=True)
     model = PPO("MultiInputPolicy", envs, n_steps=num_steps, batch_size=batch_size, n_epochs=epochs, seed=0, device=device)
+    model.set_logger(Logger(folder=None, output_formats=[]))  # as baselines/sb3_ppo.py: no /tmp/SB3-<time> directory
     start = time.perf_counter()
     model.learn(steps)
     elapsed = time.perf_counter() - start

@@ -315,8 +315,9 @@ def test_sb3_adapter_attributes_and_methods_act_on_the_one_vector_env() -> None:
     envs.close()
 
 
-def test_sb3_adapter_docstring_example_runs() -> None:
+def test_sb3_adapter_docstring_example_runs(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     sb3 = pytest.importorskip("recsim_bench.wrappers.sb3")
+    monkeypatch.setenv("SB3_LOGDIR", str(tmp_path))  # SB3's default logger makes this directory (else /tmp/SB3-<time>)
     assert doctest.testmod(sb3).failed == 0
 
 
@@ -337,6 +338,7 @@ class _SlateAudit(VectorWrapper):
 def test_ppo_trains_through_the_adapter_without_an_invalid_slate(flat: bool) -> None:
     sb3 = pytest.importorskip("recsim_bench.wrappers.sb3")
     from stable_baselines3 import PPO
+    from stable_baselines3.common.logger import Logger
 
     n, n_steps = 64, 32
     venv = gym.make_vec("RecSimBench/InterestEvolution-v0", num_envs=n, autoreset_mode="same_step", **SHORT_EPISODES)
@@ -345,6 +347,7 @@ def test_ppo_trains_through_the_adapter_without_an_invalid_slate(flat: bool) -> 
     envs = sb3.SB3VecEnv(ScoreToSlateVector(inner))
     policy = "MlpPolicy" if flat else "MultiInputPolicy"
     model = PPO(policy, envs, n_steps=n_steps, batch_size=512, n_epochs=1, seed=0, device="cpu")
+    model.set_logger(Logger(folder=None, output_formats=[]))  # no /tmp/SB3-<time> directory
     model.learn(total_timesteps=2 * n * n_steps)
     assert model.num_timesteps == 2 * n * n_steps
     assert (audit.steps, audit.invalid) == (2 * n_steps, 0)
