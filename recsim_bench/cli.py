@@ -211,10 +211,11 @@ def _names(text: str) -> list[str]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from recsim_bench.scoring.runner import QUICK_AGENTS, QUICK_VERSION, quick_protocol, run
+    from recsim_bench.scoring.protocol import DEFAULT_VERSION, QUICK_SUFFIX, quick_protocol
+    from recsim_bench.scoring.runner import QUICK_AGENTS, run
 
     if args.quick and args.protocol is not None:
-        raise ValueError(f"--protocol: --quick runs its own protocol {QUICK_VERSION} (cut from v1); leave --protocol out")
+        raise ValueError(f"--protocol: --quick runs its own protocol {DEFAULT_VERSION}{QUICK_SUFFIX} (cut from {DEFAULT_VERSION}); leave --protocol out")
     if args.agents is None and not args.quick:
         raise ValueError("--agents is required (e.g. --agents ppo,linucb), or use --quick")
     report = run(

@@ -20,7 +20,14 @@ import recsim_bench  # noqa: F401  (registers the suite)
 from recsim_bench import cli
 from recsim_bench.scoring import results as R
 from recsim_bench.scoring import runner
-from recsim_bench.scoring.protocol import is_published, load_protocol
+from recsim_bench.scoring.protocol import (
+    QUICK_EPISODES,
+    QUICK_TRAIN_STEPS,
+    is_published,
+    known_versions,
+    load_protocol,
+    quick_protocol,
+)
 from recsim_bench.scoring.runner import Job
 
 BOREDOM = "RecSimBench/Boredom-v0"
@@ -258,14 +265,28 @@ def test_ray_backend_runs_the_same_jobs(tiny, tmp_path):
 
 # ----------------------------------------------------------------------------- the quick protocol
 def test_quick_results_validate_against_the_quick_protocol_only():
-    quick = runner.quick_protocol()
-    assert quick.version == runner.QUICK_VERSION and "NOT comparable with v1" in quick.description
+    quick = quick_protocol()
+    assert quick.version == "v1-quick" and "NOT comparable with v1" in quick.description
     assert not is_published(quick) and is_published(load_protocol("v1"))
+    assert known_versions() == ["v1", "v1-quick"] and load_protocol("v1-quick").to_json() == quick.to_json()
     entry = quick.env(BOREDOM)
-    assert entry.episodes == runner.QUICK_EPISODES and entry.train_steps == runner.QUICK_TRAIN_STEPS
+    assert entry.episodes == QUICK_EPISODES and entry.train_steps == QUICK_TRAIN_STEPS
     (result,) = R.evaluate(baselines.make_agent("random", BOREDOM), quick, agent_name="random", env_ids=[BOREDOM])
-    assert result["protocol"] == "v1-quick" and R.validate_result(result, quick) == []
-    assert R.validate_result(result, "v1") == ["protocol: result is for protocol 'v1-quick' (unknown version), validation is under 'v1'"]
+    assert result["protocol"] == "v1-quick" and R.validate_result(result, quick) == [] and R.validate_result(result) == []
+    assert R.validate_result(result, "v1") == ["protocol: result is for protocol 'v1-quick', validation is under 'v1'"]
+    with pytest.raises(ValueError, match=r"unknown protocol version 'v9-quick'; known: \['v1', 'v1-quick'\]"):
+        load_protocol("v9-quick")
+
+
+def test_the_commands_validate_and_rank_quick_results_by_their_version(tmp_path, capsys):
+    quick = quick_protocol()
+    (tmp_path / "results").mkdir()
+    for env_id in quick.env_ids:
+        (result,) = R.evaluate(baselines.make_agent("random", env_id), quick, agent_name="random", env_ids=[env_id])
+        R.write_result(tmp_path / "results" / R.result_filename(result), result)
+    assert cli.main(["validate", str(tmp_path / "results")]) == 0
+    assert cli.main(["leaderboard", str(tmp_path / "results"), "--out", str(tmp_path / "board"), "--no-figures"]) == 0
+    assert "Protocol v1-quick" in (tmp_path / "board" / "LEADERBOARD.md").read_text(encoding="utf-8")
 
 
 def test_an_agent_with_its_own_budget_trains_for_the_smaller_of_it_and_the_protocols():

@@ -51,6 +51,10 @@ PROTOCOL_DIR = Path(__file__).resolve().parent / "protocols"
 
 #: The protocol a submission is scored under unless told otherwise.
 DEFAULT_VERSION = "v1"
+#: The quick version of a shipped protocol ``v`` is ``v + QUICK_SUFFIX`` (see :func:`quick_protocol`).
+QUICK_SUFFIX = "-quick"
+QUICK_EPISODES = 100  # test users per environment (v1: 500)
+QUICK_TRAIN_STEPS = 98_304  # training budget (v1: 2,000,000): three PPO rollouts of 1024 x 32 steps
 
 #: Fewest training seeds a protocol may ask for.
 MIN_TRAIN_SEEDS = 5
@@ -215,15 +219,42 @@ def protocol_path(version: str) -> Path:
 
 
 def load_protocol(version: str | Protocol = DEFAULT_VERSION) -> Protocol:
-    """The protocol ``version`` (e.g. ``"v1"``); a :class:`Protocol` is returned as is."""
+    """The protocol ``version`` (e.g. ``"v1"``, or ``"v1-quick"``: :func:`quick_protocol` of v1); a :class:`Protocol` is returned as is."""
     if isinstance(version, Protocol):
         return version
+    if not isinstance(version, str) or version not in known_versions():
+        raise ValueError(f"unknown protocol version {version!r}; known: {known_versions()}")
+    if version.endswith(QUICK_SUFFIX):
+        return quick_protocol(version[: -len(QUICK_SUFFIX)])
     path = protocol_path(version)
     with open(path, encoding="utf-8") as f:
         protocol = protocol_from_json(json.load(f), source=str(path))
     if protocol.version != version:
         raise ValueError(f"{path}: says version {protocol.version!r}, expected {version!r}")
     return protocol
+
+
+def known_versions() -> list[str]:
+    """Every version :func:`load_protocol` knows: the shipped ones and each one's quick version."""
+    shipped = protocol_versions()
+    return sorted([*shipped, *(version + QUICK_SUFFIX for version in shipped)])
+
+
+def quick_protocol(base: str = DEFAULT_VERSION) -> Protocol:
+    """Protocol ``<base>-quick`` (``recsim-bench run --quick``): ``base`` cut to :data:`QUICK_EPISODES` test
+    users and :data:`QUICK_TRAIN_STEPS` of training.
+
+    Its results name version ``<base>-quick``, validate only against it (never against ``base``) and are
+    normalised with ``base``'s references, measured on ``base``'s own test users.
+    """
+    shipped = load_protocol(base)
+    quick = shipped.restrict(episodes=QUICK_EPISODES, train_steps=QUICK_TRAIN_STEPS)
+    version = base + QUICK_SUFFIX
+    description = (
+        f"{version}: a quick check, NOT comparable with {base}: {base} cut to test users 0..{QUICK_EPISODES - 1} and "
+        f"{QUICK_TRAIN_STEPS:,} training steps per seed ({base}'s references, measured on its own users). From: {shipped.description}"
+    )
+    return dataclasses.replace(quick, version=version, description=description)
 
 
 def is_published(protocol: Protocol) -> bool:
@@ -453,6 +484,9 @@ def main(argv: list[str] | None = None) -> int:
 __all__ = [
     "DEFAULT_VERSION",
     "MIN_TRAIN_SEEDS",
+    "QUICK_EPISODES",
+    "QUICK_SUFFIX",
+    "QUICK_TRAIN_STEPS",
     "PROTOCOL_DIR",
     "REFERENCES",
     "EnvProtocol",
@@ -464,10 +498,12 @@ __all__ = [
     "evaluate_protocol_entry",
     "evaluate_sessions",
     "is_published",
+    "known_versions",
     "load_protocol",
     "measure_references",
     "protocol_from_json",
     "protocol_versions",
+    "quick_protocol",
     "upper_candidates",
 ]
 

@@ -50,8 +50,8 @@ from recsim_bench.scoring.protocol import (
     DEFAULT_VERSION,
     Protocol,
     evaluate_protocol_entry,
+    known_versions,
     load_protocol,
-    protocol_versions,
 )
 
 #: Version of the result file layout; a reader refuses any other.
@@ -338,15 +338,15 @@ def validate_result(result: Any, protocol: Protocol | str | None = None) -> list
 
     version = result["protocol"]
     if protocol is None:
-        if version not in protocol_versions():
-            return [f"protocol: unknown protocol version {version!r}; known: {protocol_versions()}"]
+        if version not in known_versions():
+            return [f"protocol: unknown protocol version {version!r}; known: {known_versions()}"]
         protocol = version
     try:
         protocol = load_protocol(protocol)
     except ValueError as error:
         return [f"protocol: {error}"]
     if version != protocol.version:
-        known = "" if version in protocol_versions() else " (unknown version)"
+        known = "" if version in known_versions() else " (unknown version)"
         return [f"protocol: result is for protocol {version!r}{known}, validation is under {protocol.version!r}"]
     env_id = result["env_id"]
     if env_id not in protocol.envs:

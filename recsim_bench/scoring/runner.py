@@ -46,9 +46,10 @@ Backends:
   from its checkpoint needs ``DIR`` on a filesystem the nodes share. Needs ``pip install
   'recsim-bench[ray]'``.
 
-``--quick`` (:func:`quick_protocol`) runs the fast agents on protocol ``v1-quick``: v1 with fewer
+``--quick`` (:func:`~recsim_bench.scoring.protocol.quick_protocol`) runs the fast agents on protocol ``v1-quick``: v1 with fewer
 test users and a small training budget, every training seed, in a few minutes on two cores. Its
-results name ``v1-quick``, validate only against that protocol and are NOT comparable with v1's.
+results name ``v1-quick`` (which ``recsim-bench validate`` and ``leaderboard`` load by name), never
+validate against v1 and are NOT comparable with v1's.
 
 This module needs only numpy and gymnasium to import; ``baselines`` (and torch) and Ray are
 imported when a run needs them.
@@ -88,9 +89,6 @@ INTERRUPTED = 130
 
 #: ``recsim-bench run --quick``: the fast agents (ppo with the quick budget) on the quick protocol.
 QUICK_AGENTS = ("random", "oracle", "greedy", "linucb", "thompson", "ppo")
-QUICK_VERSION = "v1-quick"
-QUICK_EPISODES = 100  # test users per environment (v1: 500)
-QUICK_TRAIN_STEPS = 98_304  # training budget (v1: 2,000,000): three PPO rollouts of 1024 x 32 steps
 
 RAY_HINT = "pip install 'recsim-bench[ray]'"
 _NOT_COMPARABLE = "not a published protocol: its numbers are NOT comparable with published results"
@@ -142,21 +140,6 @@ class Report:
 
 
 # ----------------------------------------------------------------------------- protocols and plans
-def quick_protocol() -> Protocol:
-    """Protocol ``v1-quick``: v1 with :data:`QUICK_EPISODES` test users and :data:`QUICK_TRAIN_STEPS` of training.
-
-    Its results name version ``v1-quick``, validate only against this protocol (never against v1)
-    and are normalised with v1's references, measured on v1's 500 test users.
-    """
-    v1 = load_protocol("v1")
-    quick = v1.restrict(episodes=QUICK_EPISODES, train_steps=QUICK_TRAIN_STEPS)
-    description = (
-        f"{QUICK_VERSION}: a quick check, NOT comparable with v1: v1 cut to test users 0..{QUICK_EPISODES - 1} and "
-        f"{QUICK_TRAIN_STEPS:,} training steps per seed (v1's references, measured on its own users). From: {v1.description}"
-    )
-    return dataclasses.replace(quick, version=QUICK_VERSION, description=description)
-
-
 def resolve_envs(envs: str | Sequence[str], protocol: Protocol) -> list[str]:
     """The protocol's ids for ``envs``: ``"all"``, or names with or without the ``RecSimBench/`` namespace."""
     names = [envs] if isinstance(envs, str) else list(envs)
@@ -550,12 +533,10 @@ __all__ = [
     "BACKENDS",
     "INTERRUPTED",
     "QUICK_AGENTS",
-    "QUICK_VERSION",
     "Job",
     "Report",
     "is_finished",
     "plan",
-    "quick_protocol",
     "resolve_envs",
     "run",
     "run_job",
