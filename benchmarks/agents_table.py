@@ -3,6 +3,7 @@
     python benchmarks/agents_table.py                        # every agent x env x seed, 2 worker processes
     python benchmarks/agents_table.py --agents ppo --envs RecSimBench/Boredom-v0 --seeds 3
     python benchmarks/agents_table.py --render               # only rewrite docs/agents.md from the results
+    python benchmarks/agents_table.py --agents ppo --envs RecSimBench/Boredom-v0 --rerun   # again, after a config change
 
 Each job trains one agent on one environment with one training seed (train users, the budget of
 :data:`BUDGETS`), then evaluates it deterministically on test users 0..EPISODES-1 with evaluation seed
@@ -129,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=3, help="training seeds per learning agent")
     parser.add_argument("--workers", type=int, default=2, help="worker processes")
     parser.add_argument("--render", action="store_true", help="only rewrite docs/agents.md from the stored results")
+    parser.add_argument("--rerun", action="store_true", help="run the chosen jobs again even if stored (after a config change)")
     args = parser.parse_args(argv)
 
     results: dict[str, Any] = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {}
@@ -139,7 +141,8 @@ def main(argv: list[str] | None = None) -> int:
             for agent in args.agents.split(",")
             for env_id in envs
             for seed in (range(1) if agent in UNTRAINED else range(args.seeds))
-            if results.get(_key(agent, env_id, seed), {}).get("budget", 0) != BUDGETS.get(agent, 0)
+            if args.rerun
+            or results.get(_key(agent, env_id, seed), {}).get("budget", 0) != BUDGETS.get(agent, 0)
             or _key(agent, env_id, seed) not in results
         ]
         print(f"{len(jobs)} jobs ({len(results)} already done) on {args.workers} workers", flush=True)
