@@ -1,0 +1,96 @@
+"""Boredom-v0: how often a policy bores its users, and what resting topics near the threshold is worth.
+
+    python benchmarks/boredom_resting.py                               # oracle and fresh only
+    python benchmarks/boredom_resting.py --ppo runs/ppo-boredom        # and a trained PPO, with and without the rest rule
+
+For each policy, over test users 0..USERS-1 (evaluation seed 10,000, as in docs/agents.md), it prints
+the mean return, the boredom onsets per episode, the bored topics per step and the shown items per
+step whose topic already holds ``threshold - 1`` of the user's last ``window`` clicks (one click from
+boredom). The onsets and bored topics are read from the hidden state; the last figure is observable.
+
+``PPO + rest`` ranks by the PPO agent's own scores but puts last every candidate whose topic is one click
+from boredom, read from the observation (``user[:num_topics]`` is each topic's share of the window):
+it separates what the agent knows of the user's taste from whether it has learned to rest topics.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any, Callable
+
+import gymnasium as gym
+import numpy as np
+from numpy.typing import NDArray
+
+import recsim_bench  # noqa: F401  (registers the suite)
+from recsim_bench.envs.boredom import fresh_policy
+from recsim_bench.references import mean_ci, oracle_policy, top_slates
+
+ENV_ID = "RecSimBench/Boredom-v0"
+EVAL_SEED = 10_000
+Act = Callable[[Any, dict[str, NDArray[np.float32]]], NDArray[np.int64]]
+
+
+def near_threshold(env: Any, obs: dict[str, NDArray[np.float32]]) -> NDArray[np.bool_]:
+    """(N, K): whether each candidate's topic is one click from boredom, from the observation alone."""
+    model = env.sim.user_model
+    counts = np.rint(obs["user"][:, : model.num_topics] * model.window)
+    topic = obs["candidates"][:, :, : model.num_topics].argmax(-1)
+    return np.take_along_axis(counts, topic, axis=1) >= model.threshold - 1
+
+
+def measure(act: Act, users: int, reset: Callable[[int], None] | None = None) -> dict[str, float]:
+    """The figures of one policy over test users 0..users-1, each in a row seeded ``EVAL_SEED + user`` (as ``recsim_bench.agents.evaluate_agent``)."""
+    env = gym.make_vec(ENV_ID, num_envs=users, split="test")
+    base = env.unwrapped
+    duration = base.sim.user_model.boredom_duration
+    obs, _ = env.reset(seed=(EVAL_SEED + np.arange(users)).tolist(), options={"task": [{"split": "test", "user": u} for u in range(users)]})
+    if reset is not None:
+        reset(users)
+    returns = np.zeros(users)
+    onsets = bored = near_shown = 0.0
+    steps = base.sim.max_steps
+    for _ in range(steps):
+        slates = act(base, obs)
+        near_shown += np.take_along_axis(near_threshold(base, obs), slates, axis=1).sum() / users
+        obs, reward, _, _, _ = env.step(slates)
+        boredom_left = base.state.user["boredom_left"]
+        onsets += (boredom_left == duration).sum() / users
+        bored += (boredom_left > 0).sum() / users
+        returns += reward
+    env.close()
+    mean, low, high = mean_ci(returns)
+    return {"return": mean, "low": low, "high": high, "onsets": onsets, "bored": bored / steps, "near": near_shown / steps}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=500)
+    parser.add_argument("--ppo", action="append", default=[], help="a PPO checkpoint directory (repeatable)")
+    args = parser.parse_args()
+    rng = np.random.default_rng(0)
+    rows: dict[str, dict[str, float]] = {
+        "oracle (privileged)": measure(lambda env, obs: oracle_policy(env, obs, rng), args.users),
+        "fresh (privileged)": measure(lambda env, obs: fresh_policy(env, obs, rng), args.users),
+    }
+    if args.ppo:
+        from baselines.ppo import PPOAgent
+
+        for path in args.ppo:
+            agent = PPOAgent.load(path, device="cpu")
+            start = lambda n, agent=agent: agent.reset(np.ones(n, dtype=bool))  # noqa: E731
+            rows[f"PPO {path}"] = measure(lambda env, obs, agent=agent: agent.act(obs), args.users, start)
+            rows[f"PPO + rest {path}"] = measure(
+                lambda env, obs, agent=agent: top_slates(agent.scores(obs).cpu().numpy() - 1e3 * near_threshold(env, obs), agent.slate_size),
+                args.users,
+                start,
+            )
+    print(f"{ENV_ID}, test users 0..{args.users - 1}, evaluation seed {EVAL_SEED}\n")
+    print("| policy | mean return [95% CI] | boredom onsets per episode | bored topics per step | shown items one click from boredom, per step |")
+    print("|---|---|---:|---:|---:|")
+    for name, row in rows.items():
+        print(f"| {name} | {row['return']:.2f} [{row['low']:.2f}, {row['high']:.2f}] | {row['onsets']:.2f} | {row['bored']:.2f} | {row['near']:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
