@@ -46,12 +46,12 @@ Backends:
   from its checkpoint needs ``DIR`` on a filesystem the nodes share. Needs ``pip install
   'recsim-bench[ray]'``.
 
-``--quick`` (:func:`~recsim_bench.scoring.protocol.quick_protocol`) runs the fast agents on protocol ``v1-quick``: v1 with fewer
-test users and a small training budget, every training seed, in a few minutes on two cores. Its
-results name ``v1-quick`` (which ``recsim-bench validate`` and ``leaderboard`` load by name), never
-validate against v1 and are NOT comparable with v1's.
+``--quick`` (:func:`~recsim_bench.scoring.protocol.quick_protocol`) runs the fast agents on protocol
+``v1-quick``: v1 with fewer test users and a small training budget, every training seed, in a few
+minutes on two cores. Its results name ``v1-quick`` (which ``recsim-bench validate`` and
+``leaderboard`` load by name), never validate against v1 and are NOT comparable with v1's.
 
-This module needs only numpy and gymnasium to import; ``baselines`` (and torch) and Ray are
+This module needs only the core dependencies to import; ``baselines`` (and torch) and Ray are
 imported when a run needs them.
 """
 
