@@ -78,7 +78,10 @@ def main() -> None:
 
         for path in args.ppo:
             agent = PPOAgent.load(path, device="cpu")
-            start = lambda n, agent=agent: agent.reset(np.ones(n, dtype=bool))  # noqa: E731
+
+            def start(users: int, agent: PPOAgent = agent) -> None:  # every row starts an episode: empty histories
+                agent.reset(np.ones(users, dtype=bool))
+
             rows[f"PPO {path}"] = measure(lambda env, obs, agent=agent: agent.act(obs), args.users, start)
             rows[f"PPO + rest {path}"] = measure(
                 lambda env, obs, agent=agent: top_slates(agent.scores(obs).cpu().numpy() - 1e3 * near_threshold(env, obs), agent.slate_size),
