@@ -2,6 +2,7 @@
 
     python benchmarks/boredom_resting.py                               # oracle and fresh only
     python benchmarks/boredom_resting.py --ppo runs/ppo-boredom        # and a trained PPO, with and without the rest rule
+    python benchmarks/boredom_resting.py --ppo runs/ppo-boredom --deviations --users 4000   # and what resting is worth to it
 
 For each policy, over test users 0..USERS-1 (evaluation seed 10,000, as in docs/agents.md), it prints
 the mean return, the boredom onsets per episode, the bored topics per step and the shown items per
@@ -11,6 +12,12 @@ boredom). The onsets and bored topics are read from the hidden state; the last f
 ``PPO + rest`` ranks by the PPO agent's own scores but puts last every candidate whose topic is one click
 from boredom, read from the observation (``user[:num_topics]`` is each topic's share of the window):
 it separates what the agent knows of the user's taste from whether it has learned to rest topics.
+
+``--deviations`` asks what resting is worth to the PPO agent itself. Two copies of the same users (same
+seeds, so the same random numbers row by row and step by step) follow the agent; from step ``t0`` the
+second copy applies the rest rule for ``k`` steps, then follows the agent again. Over the rows where the
+rule changed the slate at ``t0``, it prints the mean difference of the return from ``t0`` on (95% CI) and
+the rest decisions (changed slates) per row.
 """
 
 from __future__ import annotations
@@ -63,10 +70,50 @@ def measure(act: Act, users: int, reset: Callable[[int], None] | None = None) ->
     return {"return": mean, "low": low, "high": high, "onsets": onsets, "bored": bored / steps, "near": near_shown / steps}
 
 
+def rest_slates(agent: Any, env: Any, obs: dict[str, NDArray[np.float32]]) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
+    """The agent's slates with every candidate one click from boredom put last, and whether that changed the slate (as a set)."""
+    scores = agent.scores(obs).cpu().numpy()
+    rested = top_slates(scores - 1e3 * near_threshold(env, obs), agent.slate_size)
+    plain = top_slates(scores, agent.slate_size)
+    return rested, (np.sort(rested, axis=1) != np.sort(plain, axis=1)).any(axis=1)
+
+
+def deviation_gain(path: str, users: int, start: int, steps: int) -> dict[str, float]:
+    """The return gain from step ``start`` on of resting for ``steps`` steps, against the PPO agent at ``path`` (see the module docstring)."""
+    from baselines.ppo import PPOAgent
+
+    copies = []
+    for _ in range(2):
+        env = gym.make_vec(ENV_ID, num_envs=users, split="test")
+        obs, _ = env.reset(seed=(EVAL_SEED + np.arange(users)).tolist(), options={"task": [{"split": "test", "user": u} for u in range(users)]})
+        agent = PPOAgent.load(path, device="cpu")
+        agent.reset(np.ones(users, dtype=bool))
+        copies.append([env, obs, agent])
+    gain = np.zeros(users)
+    rests = np.zeros(users)
+    changed_at_start = np.zeros(users, dtype=bool)
+    for t in range(copies[0][0].unwrapped.sim.max_steps):
+        for index, (env, obs, agent) in enumerate(copies):
+            if index == 1 and start <= t < start + steps:
+                slates, changed = rest_slates(agent, env.unwrapped, obs)
+                rests += changed
+                changed_at_start |= changed & (t == start)
+            else:
+                slates = agent.act(obs)
+            copies[index][1], reward, _, _, _ = env.step(slates)
+            if t >= start:
+                gain += reward if index == 1 else -reward
+    for env, _, _ in copies:
+        env.close()
+    mean, low, high = mean_ci(gain[changed_at_start])
+    return {"rows": int(changed_at_start.sum()), "gain": mean, "low": low, "high": high, "rests": float(rests[changed_at_start].mean())}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=500)
     parser.add_argument("--ppo", action="append", default=[], help="a PPO checkpoint directory (repeatable)")
+    parser.add_argument("--deviations", action="store_true", help="also the gain of resting from step 20 and 50, for 1 and 20 steps")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     rows: dict[str, dict[str, float]] = {
@@ -83,16 +130,20 @@ def main() -> None:
                 agent.reset(np.ones(users, dtype=bool))
 
             rows[f"PPO {path}"] = measure(lambda env, obs, agent=agent: agent.act(obs), args.users, start)
-            rows[f"PPO + rest {path}"] = measure(
-                lambda env, obs, agent=agent: top_slates(agent.scores(obs).cpu().numpy() - 1e3 * near_threshold(env, obs), agent.slate_size),
-                args.users,
-                start,
-            )
+            rows[f"PPO + rest {path}"] = measure(lambda env, obs, agent=agent: rest_slates(agent, env, obs)[0], args.users, start)
     print(f"{ENV_ID}, test users 0..{args.users - 1}, evaluation seed {EVAL_SEED}\n")
     print("| policy | mean return [95% CI] | boredom onsets per episode | bored topics per step | shown items one click from boredom, per step |")
     print("|---|---|---:|---:|---:|")
     for name, row in rows.items():
         print(f"| {name} | {row['return']:.2f} [{row['low']:.2f}, {row['high']:.2f}] | {row['onsets']:.2f} | {row['bored']:.2f} | {row['near']:.2f} |")
+    if args.deviations:
+        print("\n| PPO checkpoint | rest from step | for steps | rows changed at that step | return gain from that step on [95% CI] | rest decisions per row |")
+        print("|---|---:|---:|---:|---|---:|")
+        for path in args.ppo:
+            for steps in (1, 20):
+                for start in (20, 50):
+                    row = deviation_gain(path, args.users, start, steps)
+                    print(f"| {path} | {start} | {steps} | {row['rows']} | {row['gain']:+.2f} [{row['low']:+.2f}, {row['high']:+.2f}] | {row['rests']:.2f} |", flush=True)
 
 
 if __name__ == "__main__":
