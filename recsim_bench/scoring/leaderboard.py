@@ -54,7 +54,7 @@ from recsim_bench.scoring.metrics import (
     probability_of_improvement,
     stratified_bootstrap_ci,
 )
-from recsim_bench.scoring.protocol import Protocol, is_published, load_protocol
+from recsim_bench.scoring.protocol import QUICK_SUFFIX, Protocol, is_published, load_protocol
 from recsim_bench.scoring.results import read_result, result_files, validate_result
 
 #: Bootstrap replicates and seed of every overall interval.
@@ -510,6 +510,12 @@ def _command(inputs: list[str], out_dir: str, protocol: Protocol | str | None, f
     return shlex.join(words + ([] if figures else ["--no-figures"]))
 
 
+def _unpublished(protocol: Protocol) -> str:
+    """How the header names a protocol that is not a published one."""
+    quick = protocol.version.endswith(QUICK_SUFFIX) and protocol.to_json() == load_protocol(protocol.version).to_json()
+    return "a quick check: NOT comparable with published results" if quick else "modified: not the published protocol"
+
+
 def write_leaderboard(
     inputs: Iterable[str | os.PathLike[str]],
     out_dir: str | os.PathLike[str],
@@ -540,7 +546,7 @@ def write_leaderboard(
     pngs = render_figures(loaded, entries, overall) if figures else {}
 
     files = sum(len(runs) for runs in groups.values())
-    published = "" if is_published(loaded) else " (modified: not the published protocol)"
+    published = "" if is_published(loaded) else f" ({_unpublished(loaded)})"
     header = (
         "# recsim-bench leaderboard\n\n"
         f"Protocol {loaded.version}{published}: {len(loaded.env_ids)} environments, {files} result files, "
