@@ -46,12 +46,18 @@ def near_threshold(env: Any, obs: dict[str, NDArray[np.float32]]) -> NDArray[np.
     return np.take_along_axis(counts, topic, axis=1) >= model.threshold - 1
 
 
-def measure(act: Act, users: int, reset: Callable[[int], None] | None = None) -> dict[str, float]:
-    """The figures of one policy over test users 0..users-1, each in a row seeded ``EVAL_SEED + user`` (as ``recsim_bench.agents.evaluate_agent``)."""
+def test_users(users: int) -> tuple[Any, dict[str, NDArray[np.float32]]]:
+    """A vector env of test users 0..users-1, each in a row seeded ``EVAL_SEED + user`` (as ``recsim_bench.agents.evaluate_agent``), and its first observation."""
     env = gym.make_vec(ENV_ID, num_envs=users, split="test")
+    obs, _ = env.reset(seed=(EVAL_SEED + np.arange(users)).tolist(), options={"task": [{"split": "test", "user": u} for u in range(users)]})
+    return env, obs
+
+
+def measure(act: Act, users: int, reset: Callable[[int], None] | None = None) -> dict[str, float]:
+    """The figures of one policy over :func:`test_users`."""
+    env, obs = test_users(users)
     base = env.unwrapped
     duration = base.sim.user_model.boredom_duration
-    obs, _ = env.reset(seed=(EVAL_SEED + np.arange(users)).tolist(), options={"task": [{"split": "test", "user": u} for u in range(users)]})
     if reset is not None:
         reset(users)
     returns = np.zeros(users)
@@ -84,8 +90,7 @@ def deviation_gain(path: str, users: int, start: int, steps: int) -> dict[str, f
 
     copies = []
     for _ in range(2):
-        env = gym.make_vec(ENV_ID, num_envs=users, split="test")
-        obs, _ = env.reset(seed=(EVAL_SEED + np.arange(users)).tolist(), options={"task": [{"split": "test", "user": u} for u in range(users)]})
+        env, obs = test_users(users)
         agent = PPOAgent.load(path, device="cpu")
         agent.reset(np.ones(users, dtype=bool))
         copies.append([env, obs, agent])

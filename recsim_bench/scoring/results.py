@@ -337,12 +337,8 @@ def validate_result(result: Any, protocol: Protocol | str | None = None) -> list
         return reasons
 
     version = result["protocol"]
-    if protocol is None:
-        if version not in known_versions():
-            return [f"protocol: unknown protocol version {version!r}; known: {known_versions()}"]
-        protocol = version
-    try:
-        protocol = load_protocol(protocol)
+    try:  # an unknown version raises, naming the known ones
+        protocol = load_protocol(version if protocol is None else protocol)
     except ValueError as error:
         return [f"protocol: {error}"]
     if version != protocol.version:
