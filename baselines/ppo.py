@@ -16,6 +16,12 @@ corrections that recommender episodes need:
   items' features; sum of each behaviour]`` (zero when an episode starts). It is a fixed
   function of the observations, so the network stays feed-forward and the rollout stores the
   summary as one more input; with ``history_decays = []`` the policy is memoryless.
+- **Recent clicks by category.** With ``category_features = T``, the first ``T`` candidate features
+  are a one-hot category (a topic). Each row also remembers the categories of its last
+  ``recent_clicks`` clicked items (first behaviour > 0, in slate order), and every candidate is
+  scored on the count of its own category among them, one-hot encoded: "the user clicked this
+  topic 4 times lately" is a sharp input, as a production recommender's bucketised count feature
+  is, rather than a product the scoring MLP must learn (docs/agents.md, "Boredom").
 - **Slates.** A slate of ``S`` distinct candidates is drawn from a Plackett-Luce distribution over
   the ``K`` scores: the first slot from ``softmax(scores)``, each next slot from the softmax over
   the candidates left. ``log p(slate) = sum_s (score[a_s] - logsumexp(scores of the candidates
@@ -111,6 +117,10 @@ class PPOConfig:
     """Decays in [0, 1) of the moving averages that summarise a row's episode (empty: no history)."""
     cross_history: bool = False
     """Give each candidate's scorer its features times each history block (``c * m``, elementwise)."""
+    category_features: int = 0
+    """Leading candidate features that one-hot encode a category; each candidate is then scored on its category's count among the row's recent clicks (0: off)."""
+    recent_clicks: int = 10
+    """How many of a row's last clicked items those counts cover."""
     num_threads: int | None = None
     """Threads of the vector env (``None``: its automatic choice)."""
     log_every: int = 10
@@ -123,6 +133,10 @@ class PPOConfig:
     def __post_init__(self) -> None:
         if not all(isinstance(d, (int, float)) and 0.0 <= d < 1.0 for d in self.history_decays):
             raise ValueError(f"PPOConfig: history_decays must be numbers in [0, 1), got {list(self.history_decays)}")
+        if not (isinstance(self.category_features, int) and self.category_features >= 0):
+            raise ValueError(f"PPOConfig: category_features must be an integer >= 0, got {self.category_features!r}")
+        if not (isinstance(self.recent_clicks, int) and self.recent_clicks >= 1):
+            raise ValueError(f"PPOConfig: recent_clicks must be an integer >= 1, got {self.recent_clicks!r}")
 
     @classmethod
     def for_env(cls, env_id: str | None = None, overrides: dict[str, Any] | None = None, path: Path | str = CONFIG_PATH) -> "PPOConfig":
@@ -231,6 +245,26 @@ def _feature_blocks(history: torch.Tensor, features: int) -> torch.Tensor:
     return history[..., : blocks * features].reshape(history.shape[0], -1, features)
 
 
+def update_recent_clicks(recent: torch.Tensor, response: torch.Tensor, candidate_dim: int, categories: int) -> torch.Tensor:
+    """The categories (B, N) of each row's last N clicked items, oldest first (-1: none yet), moved on by a step.
+
+    ``response`` (B, S, nb + F) holds per slot the behaviours, the first being the click, then the
+    shown item's features, whose first ``categories`` are its one-hot category. The step's clicked
+    slots enter in slate order; the oldest entries leave.
+    """
+    item_categories = response[..., -candidate_dim:][..., :categories].argmax(-1)
+    entering = torch.where(response[..., 0] > 0, item_categories, -1)
+    merged = torch.cat([recent, entering], dim=1)
+    order = torch.sort((merged >= 0).to(torch.int8), dim=1, stable=True).indices  # empty entries first, order kept
+    return merged.gather(1, order)[:, -recent.shape[1] :]
+
+
+def category_counts(recent: torch.Tensor, categories: int) -> torch.Tensor:
+    """(B, categories) float: how many of each row's recent clicked items (see :func:`update_recent_clicks`) fall in each category."""
+    one_hot = nn.functional.one_hot(recent.clamp(min=0), categories) * (recent >= 0).unsqueeze(-1)
+    return one_hot.sum(1).float()
+
+
 def clipped_policy_loss(log_prob: torch.Tensor, old_log_prob: torch.Tensor, advantages: torch.Tensor, clip: float) -> torch.Tensor:
     """PPO's clipped surrogate, to minimise: ``mean(max(-A r, -A clip(r, 1 - clip, 1 + clip)))``, ``r = exp(log_prob - old)``."""
     ratio = torch.exp(log_prob - old_log_prob)
@@ -262,7 +296,11 @@ class SlateActorCritic(nn.Module):
         decays = len(config.history_decays)
         per_decay = history_dim // decays if decays else 0
         self.cross_blocks = decays * (per_decay + 1) // (candidate_dim + 1) if config.cross_history and decays else 0
-        scored_dim = candidate_dim * (1 + self.cross_blocks)
+        self.categories, self.recent_clicks = config.category_features, config.recent_clicks
+        if self.categories > candidate_dim:
+            raise ValueError(f"PPOConfig: category_features must be at most the candidate features ({candidate_dim}), got {self.categories}")
+        count_dim = self.recent_clicks + 1 if self.categories else 0
+        scored_dim = candidate_dim * (1 + self.cross_blocks) + count_dim
         self.score_candidate = nn.Linear(scored_dim, first)  # W_c c + b
         self.score_context = nn.Linear(width, first, bias=False)  # W_h h, once per row
         self.score_rest = _mlp([first, *rest, 1], activate_last=False)
@@ -280,6 +318,10 @@ class SlateActorCritic(nn.Module):
             rows, _, features = candidates.shape
             blocks = _feature_blocks(history, features).reshape(rows, 1, self.cross_blocks, features)
             scored = torch.cat([candidates, (candidates.unsqueeze(2) * blocks).flatten(2)], dim=-1)
+        if self.categories:  # the count of the candidate's category among the recent clicks, one-hot
+            own = (candidates[..., : self.categories] * obs["category_counts"].unsqueeze(1)).sum(-1)
+            own = nn.functional.one_hot(own.round().long().clamp(0, self.recent_clicks), self.recent_clicks + 1)
+            scored = torch.cat([scored, own.to(scored.dtype)], dim=-1)
         hidden = torch.relu(self.score_candidate(scored) + self.score_context(context).unsqueeze(1))
         scores = (self.score_rest(hidden) + self.score_wide(scored)).squeeze(-1)
         value = self.value(torch.cat([context, candidates.mean(1)], dim=-1)).squeeze(-1)
@@ -342,15 +384,16 @@ class PPOAgent:
         self._keys: NDArray[np.uint64] | None = None  # per-row sampling keys for act(deterministic=False)
         self._counters: NDArray[np.int64] | None = None
         self._decays = torch.zeros(0)
-        self._history: torch.Tensor | None = None  # (N, D, M) per-row episode summary for act()
+        self._memory: dict[str, torch.Tensor] | None = None  # per-row episode memory for act() (see _empty_memory)
 
     # -- building ---------------------------------------------------------------------------
 
     def _build(self, dims: dict[str, int], slate_size: int, device: torch.device) -> None:
+        net = SlateActorCritic(**dims, config=self.config).to(device)  # checks the config against the sizes first
         self.dims, self.slate_size, self.device = dict(dims), int(slate_size), device
         self._decays = torch.tensor(self.config.history_decays, dtype=torch.float32, device=device)
-        self._history = None
-        self.net = SlateActorCritic(**dims, config=self.config).to(device)
+        self._memory = None
+        self.net = net
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=self.config.learning_rate, eps=1e-5)
 
     def _autocast(self) -> Any:
@@ -359,26 +402,42 @@ class PPOAgent:
     def _to_device(self, obs: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
         return {key: torch.as_tensor(obs[key], device=self.device) for key in ("user", "candidates", "response")}
 
-    def _empty_history(self, rows: int) -> torch.Tensor:
+    def _empty_memory(self, rows: int) -> dict[str, torch.Tensor]:
+        """What ``rows`` rows remember when their episodes start: an empty ``history`` summary (N, D, M) and,
+        with ``category_features``, no ``recent`` clicked categories (N, recent_clicks), all -1."""
         decays = len(self.config.history_decays)
         per_decay = self.dims["history_dim"] // decays if decays else 0
-        return torch.zeros((rows, decays, per_decay), device=self.device)
+        memory = {"history": torch.zeros((rows, decays, per_decay), device=self.device)}
+        if self.config.category_features:
+            memory["recent"] = torch.full((rows, self.config.recent_clicks), -1, dtype=torch.int64, device=self.device)
+        return memory
 
-    def _with_history(self, obs: dict[str, torch.Tensor], history: torch.Tensor) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-        """``obs`` with ``history`` moved on by the step that ``obs`` shows, and that new history."""
+    def _clear(self, memory: dict[str, torch.Tensor], rows: torch.Tensor) -> None:
+        """Empty the memory of the ``rows`` (a bool mask) whose episodes start."""
+        for key, empty in self._empty_memory(1).items():
+            memory[key][rows] = empty[0]
+
+    def _with_memory(self, obs: dict[str, torch.Tensor], memory: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+        """``obs`` with each row's memory moved on by the step that ``obs`` shows (its ``response``), and that memory."""
+        history = memory["history"]
         if len(self._decays):
             history = update_history(history, history_step_features(obs["response"], self.dims["candidate_dim"]), self._decays)
-        return {**obs, "history": history}, history
+        observed, moved = {**obs, "history": history}, {"history": history}
+        if "recent" in memory:
+            categories = self.config.category_features
+            moved["recent"] = update_recent_clicks(memory["recent"], obs["response"], self.dims["candidate_dim"], categories)
+            observed["category_counts"] = category_counts(moved["recent"], categories)
+        return observed, moved
 
     # -- acting -----------------------------------------------------------------------------
 
     def reset(self, started: np.ndarray, seeds: np.ndarray | None = None) -> None:
-        """Clear the history of the rows whose episode started, and key their sampling randomness."""
+        """Clear the memory of the rows whose episode started, and key their sampling randomness."""
         started = np.asarray(started, dtype=bool)
-        if self._history is not None and len(self._history) == len(started):
-            self._history[torch.as_tensor(started, device=self.device)] = 0.0
+        if self._memory is not None and len(self._memory["history"]) == len(started):
+            self._clear(self._memory, torch.as_tensor(started, device=self.device))
         else:
-            self._history = None  # a new batch: every row starts empty at the next act
+            self._memory = None  # a new batch: every row starts empty at the next act
         if self._keys is None or len(self._keys) != len(started):
             self._keys = rng.row_keys(self._generator.integers(2**62, size=len(started)))
             self._counters = np.zeros(len(started), dtype=np.int64)
@@ -389,16 +448,21 @@ class PPOAgent:
         self._counters[started] = 0
 
     @torch.no_grad()
-    def scores(self, obs: dict[str, np.ndarray]) -> torch.Tensor:
-        """The candidates' scores (N, K) for ``obs``, the step that follows the last one shown; moves each row's history on."""
+    def scores_and_values(self, obs: dict[str, np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+        """The candidates' scores (N, K) and the values (N,) for ``obs``, the step that follows the last one shown; moves each row's memory on."""
         if self.net is None:
             raise RuntimeError("PPOAgent: train() or load() the agent before acting")
         rows = len(obs["user"])
-        if self._history is None or len(self._history) != rows:
-            self._history = self._empty_history(rows)
-        observed, self._history = self._with_history(self._to_device(obs), self._history)
+        if self._memory is None or len(self._memory["history"]) != rows:
+            self._memory = self._empty_memory(rows)
+        observed, self._memory = self._with_memory(self._to_device(obs), self._memory)
         with self._autocast():
-            return self.net(observed)[0].float()
+            scores, values = self.net(observed)
+        return scores.float(), values.float()
+
+    def scores(self, obs: dict[str, np.ndarray]) -> torch.Tensor:
+        """The candidates' scores (N, K) of :meth:`scores_and_values`."""
+        return self.scores_and_values(obs)[0]
 
     @torch.no_grad()
     def act(self, obs: dict[str, np.ndarray], deterministic: bool = True) -> np.ndarray:
@@ -473,11 +537,9 @@ class PPOAgent:
         sampler = torch.Generator(device=device).manual_seed(seed)
 
         obs_np, _ = env.reset(seed=seed + self.steps_done)  # a resumed run continues on fresh users
-        space = env.single_observation_space
-        history = self._empty_history(n)
-        storage = {key: torch.zeros((t_len, n, *space[key].shape), device=device) for key in ("user", "candidates", "response")}
-        storage["history"] = torch.zeros((t_len, *history.shape), device=device)
-        obs, history = self._with_history(self._to_device(obs_np), history)
+        memory = self._empty_memory(n)
+        obs, memory = self._with_memory(self._to_device(obs_np), memory)
+        storage = {key: torch.zeros((t_len, *value.shape), dtype=value.dtype, device=device) for key, value in obs.items()}
         slates = torch.zeros((t_len, n, self.slate_size), dtype=torch.int64, device=device)
         log_probs, values, rewards, final_values = (torch.zeros((t_len, n), device=device) for _ in range(4))
         terminated, truncated = (torch.zeros((t_len, n), dtype=torch.bool, device=device) for _ in range(2))
@@ -504,7 +566,7 @@ class PPOAgent:
                     done_fraction = (self.steps_done // batch) / max(1, total_iterations)
                     for group in self.optimizer.param_groups:
                         group["lr"] = cfg.learning_rate * (1.0 - done_fraction)
-                # Rollout (obs: the current observations with each row's history).
+                # Rollout (obs: the current observations with what each row's memory gives the network).
                 for t in range(t_len):
                     for key in storage:
                         storage[key][t] = obs[key]
@@ -522,7 +584,8 @@ class PPOAgent:
                     final_values[t] = 0.0
                     if bootstrap.any():
                         final = self._to_device({key: array[bootstrap] for key, array in infos["final_obs"].items()})
-                        final, _ = self._with_history(final, history[torch.as_tensor(bootstrap, device=device)])
+                        rows = torch.as_tensor(bootstrap, device=device)
+                        final, _ = self._with_memory(final, {key: value[rows] for key, value in memory.items()})
                         with torch.no_grad(), self._autocast():
                             final_value = net(final)[1].float()
                         final_values[t, torch.as_tensor(np.flatnonzero(bootstrap), device=device)] = final_value
@@ -532,8 +595,8 @@ class PPOAgent:
                         recent.extend(episode_return[finished].tolist())
                         episodes += int(finished.sum())
                         episode_return[finished] = 0.0
-                        history[torch.as_tensor(finished, device=device)] = 0.0
-                    obs, history = self._with_history(self._to_device(obs_np), history)
+                        self._clear(memory, torch.as_tensor(finished, device=device))
+                    obs, memory = self._with_memory(self._to_device(obs_np), memory)
                 self.steps_done += batch
 
                 # Advantages.
@@ -671,10 +734,12 @@ __all__ = [
     "PPOAgent",
     "PPOConfig",
     "SlateActorCritic",
+    "category_counts",
     "clipped_policy_loss",
     "compute_gae",
     "gumbel_top_slates",
     "history_step_features",
     "plackett_luce_log_prob",
     "update_history",
+    "update_recent_clicks",
 ]

@@ -13,18 +13,20 @@ from baselines.ppo import (  # noqa: E402
     PPOAgent,
     PPOConfig,
     SlateActorCritic,
+    category_counts,
     clipped_policy_loss,
     compute_gae,
     gumbel_top_slates,
     history_step_features,
     plackett_luce_log_prob,
     update_history,
+    update_recent_clicks,
 )
 
 ENV_ID = "RecSimBench/InterestEvolution-v0"
 SMALL = {
     "num_envs": 64, "num_steps": 8, "num_minibatches": 2, "update_epochs": 2, "verbose": False, "log_every": 1,
-    "history_decays": [0.5, 0.9], "cross_history": True,
+    "history_decays": [0.5, 0.9], "cross_history": True, "category_features": 10, "recent_clicks": 4,
 }
 
 
@@ -111,6 +113,60 @@ def test_history_feature_blocks_line_up_with_candidate_features() -> None:
     torch.testing.assert_close(_feature_blocks(history, 2), torch.tensor([[[1.0, 2.0], [4.0, 6.0], [1.0, 2.0], [4.0, 6.0]]]))
 
 
+def test_recent_clicks_enter_in_slate_order_and_push_the_oldest_out() -> None:
+    # Three categories; a slot is [click, one-hot category (3), one embedding value]; rows remember 3 clicks.
+    def slot(click: float, category: int) -> list[float]:
+        return [click, *(1.0 if c == category else 0.0 for c in range(3)), 0.5]
+
+    recent = torch.tensor([[-1, -1, 2], [-1, -1, 2], [0, 0, 0]])
+    response = torch.tensor(
+        [
+            [slot(1, 1), slot(0, 0), slot(1, 0)],  # clicks on categories 1 then 0 enter after the 2
+            [slot(0, 1), slot(0, 0), slot(0, 0)],  # no click: nothing moves
+            [slot(1, 1), slot(1, 2), slot(1, 1)],  # three clicks fill the memory
+        ]
+    )
+    moved = update_recent_clicks(recent, response, candidate_dim=4, categories=3)
+    torch.testing.assert_close(moved, torch.tensor([[2, 1, 0], [-1, -1, 2], [1, 2, 1]]))
+    torch.testing.assert_close(category_counts(moved, 3), torch.tensor([[1.0, 1.0, 1.0], [0.0, 0.0, 1.0], [0.0, 2.0, 1.0]]))
+
+
+def test_recent_click_counts_match_boredoms_window() -> None:
+    # Boredom-v0 shows each topic's share of the user's last 10 clicks; the agent's own memory of the
+    # clicked items' topics must give the same counts, step after step, including steps of several clicks.
+    import gymnasium as gym
+
+    env = gym.make_vec("RecSimBench/Boredom-v0", num_envs=32)
+    obs, _ = env.reset(seed=0)
+    recent = torch.full((32, 10), -1)
+    generator = np.random.default_rng(0)
+    for _ in range(40):
+        slates = np.argsort(generator.random((32, 10)), axis=1)[:, :5]
+        obs, _, _, _, _ = env.step(slates)
+        recent = update_recent_clicks(recent, torch.as_tensor(obs["response"]), candidate_dim=18, categories=10)
+        torch.testing.assert_close(category_counts(recent, 10), torch.as_tensor(np.rint(obs["user"][:, :10] * 10)))
+    env.close()
+
+
+def test_each_candidate_is_scored_on_its_categorys_recent_count_one_hot() -> None:
+    # Two categories, up to 3 recent clicks; only the wide term's weight on "count == 2" is non-zero.
+    config = PPOConfig(context_hidden=(4,), score_hidden=(2,), category_features=2, recent_clicks=3)
+    net = SlateActorCritic(user_dim=1, response_dim=4, candidate_dim=3, history_dim=0, config=config)
+    with torch.no_grad():
+        for parameter in net.parameters():
+            parameter.zero_()
+        net.score_wide.weight[0, 3 + 2] = 1.0  # scored features: the candidate's 3, then counts 0..3 one-hot
+    candidates = torch.tensor([[[1.0, 0.0, 0.3], [0.0, 1.0, 0.3], [1.0, 0.0, -0.9]]])
+    obs = {
+        "user": torch.zeros(1, 1), "candidates": candidates, "response": torch.zeros(1, 1, 4), "history": torch.zeros(1, 0, 0),
+        "category_counts": torch.tensor([[2.0, 1.0]]),  # category 0 twice, category 1 once
+    }
+    scores, _ = net(obs)
+    torch.testing.assert_close(scores, torch.tensor([[1.0, 0.0, 1.0]]))
+    with pytest.raises(ValueError, match="category_features"):
+        SlateActorCritic(user_dim=1, response_dim=4, candidate_dim=3, history_dim=0, config=PPOConfig(category_features=4))
+
+
 def test_history_decays_are_checked() -> None:
     with pytest.raises(ValueError, match="history_decays"):
         PPOConfig(history_decays=(1.0,))
@@ -190,10 +246,12 @@ def test_history_is_kept_per_row_and_cleared_when_an_episode_starts(trained: tup
     agent.reset(np.ones(16, dtype=bool), np.arange(16))
     agent.act(later)
     agent.act(later)
-    assert agent._history.abs().sum() > 0
+    history, recent = agent._memory["history"], agent._memory["recent"]
+    assert history.abs().sum() > 0 and (recent >= 0).all()  # 2 steps of 3 clicks fill the 4 recent clicks
     restarted = np.arange(16) < 8
     agent.reset(restarted, None)  # rows 0-7 start an episode; rows 8-15 keep what they saw
-    assert agent._history[:8].abs().sum() == 0 and agent._history[8:].abs().sum() > 0
+    assert history[:8].abs().sum() == 0 and history[8:].abs().sum() > 0
+    assert (recent[:8] == -1).all() and (recent[8:] >= 0).all()
     np.testing.assert_array_equal(agent.act(first)[:8], fresh.act(first)[:8])
 
 
