@@ -95,6 +95,12 @@ def sum_last(values: NDArray) -> NDArray:
     return total
 
 
+def unit_rows(vectors: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Rows of ``vectors`` (last axis) scaled to unit length, a zero row left zero; see :func:`sum_last`."""
+    norm = np.sqrt(sum_last(vectors * vectors))
+    return vectors / np.maximum(norm, 1e-12)[..., None]
+
+
 # Validation helpers used by the parts' __post_init__: each names the part and the parameter.
 def _number(part: Part, field: str) -> float:
     value = getattr(part, field)

@@ -15,7 +15,7 @@ from typing import ClassVar
 import numpy as np
 from numpy.typing import NDArray
 
-from recsim_bench import rng
+from recsim_bench import exact_math, rng
 from recsim_bench.parts.base import (
     Part,
     check_finite,
@@ -25,6 +25,7 @@ from recsim_bench.parts.base import (
     check_probabilities,
     check_range,
     check_shape,
+    unit_rows,
 )
 
 Items = dict[str, NDArray]
@@ -206,7 +207,7 @@ class TopicLognormalQualityItems(ItemModel):
         topic = _categorical(u[:, 0], np.asarray(self.topic_probs))
         mean = np.asarray(self.quality_mean)[topic]
         stddev = np.asarray(self.quality_stddev)[topic]
-        return {"topic": topic, "quality": np.exp(mean + stddev * rng.normals(u[:, 1], u[:, 2]))}
+        return {"topic": topic, "quality": exact_math.exp(mean + stddev * rng.normals(u[:, 1], u[:, 2]))}
 
     def features(self, items: Items, lead: int = 0, out: NDArray[np.float32] | None = None) -> NDArray[np.float32]:
         out = _one_hot(items["topic"], self.num_topics, lead, extra=1, out=out)
@@ -268,19 +269,19 @@ class CatalogueItems(ItemModel):
     @functools.cached_property
     def catalogue(self) -> dict[str, NDArray]:
         """Every item's attributes, each of shape ``(num_items, ...)``; embeddings are float32."""
-        generator = np.random.default_rng(self.catalogue_seed)
-        topic = generator.integers(0, self.num_topics, self.num_items)
-        centres = generator.normal(size=(self.num_topics, self.embedding_dim))
-        centres /= np.linalg.norm(centres, axis=1, keepdims=True)
-        embedding = centres[topic] + self.topic_spread * generator.normal(size=(self.num_items, self.embedding_dim))
-        embedding /= np.maximum(np.linalg.norm(embedding, axis=1, keepdims=True), 1e-12)
+        seed, d = self.catalogue_seed, self.embedding_dim
+        centres = unit_rows(rng.table_normals(seed, 0, self.num_topics, d))
+        u = rng.table_uniforms(seed, 1, self.num_items, 2 + 2 * (d + 2))  # topic, clickbait, then d + 2 normals' pairs
+        topic = np.minimum((u[:, 0] * self.num_topics).astype(np.int64), self.num_topics - 1)
+        noise = rng.normals(u[:, 2 : 4 + d], u[:, 4 + d :])
+        embedding = unit_rows(centres[topic] + self.topic_spread * noise[:, :d])
         return {
             "item_id": np.arange(self.num_items),
             "topic": topic,
             "embedding": embedding.astype(np.float32),
-            "quality": np.clip(generator.normal(size=self.num_items), -3.0, 3.0),
-            "price": np.exp(self.price_log_mean + self.price_log_stddev * generator.normal(size=self.num_items)),
-            "clickbait": generator.uniform(size=self.num_items),
+            "quality": np.clip(noise[:, d], -3.0, 3.0),
+            "price": exact_math.exp(self.price_log_mean + self.price_log_stddev * noise[:, d + 1]),
+            "clickbait": u[:, 1],
         }
 
     @functools.cached_property

@@ -16,9 +16,7 @@ from typing import Any, ClassVar, Mapping
 import numpy as np
 from numpy.typing import NDArray
 
-from scipy.special import expit
-
-from recsim_bench import rng
+from recsim_bench import exact_math, rng
 from recsim_bench.parts.base import Part, check_finite, check_positive, sum_last
 from recsim_bench.parts.items import Items
 from recsim_bench.parts.users import UserState
@@ -129,12 +127,12 @@ class EngagementResponse(ResponseModel):
 
     def respond(self, user, slate, scores, clicked, u):
         loc, scale = self._log_normal(user, slate)
-        engagement = np.exp(loc + scale * rng.normals(u[..., 0], u[..., 1]))
+        engagement = exact_math.exp(loc + scale * rng.normals(u[..., 0], u[..., 1]))
         return {"click": clicked.astype(np.float64), "engagement": np.where(clicked, engagement, 0.0)}
 
     def expected_given_click(self, user, items, scores):
         loc, scale = self._log_normal(user, items)
-        return {"click": np.ones(loc.shape), "engagement": np.exp(loc + scale**2 / 2.0)}
+        return {"click": np.ones(loc.shape), "engagement": exact_math.exp(loc + scale * scale / 2.0)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -164,9 +162,9 @@ class MultiBehaviourResponse(ResponseModel):
     def expected_given_click(self, user, items, scores):
         return {
             "click": np.ones(scores.shape),
-            "long_view": expit(self.scale * (scores - self.long_view_offset)),
-            "like": expit(self.scale * (scores - self.like_offset)),
-            "hate": expit(-self.scale * (scores - self.hate_offset)),
+            "long_view": exact_math.expit(self.scale * (scores - self.long_view_offset)),
+            "like": exact_math.expit(self.scale * (scores - self.like_offset)),
+            "hate": exact_math.expit(-self.scale * (scores - self.hate_offset)),
         }
 
     def respond(self, user, slate, scores, clicked, u):
