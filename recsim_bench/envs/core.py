@@ -42,7 +42,7 @@ def random_slates(
 ) -> NDArray[np.int64]:
     """Uniformly random slates of distinct candidates, shape ``batch_shape + (slate_size,)``."""
     keys = generator.random(batch_shape + (num_candidates,))
-    return np.argsort(keys, axis=-1)[..., :slate_size].astype(np.int64)
+    return np.argsort(keys, axis=-1, kind="stable")[..., :slate_size].astype(np.int64)
 
 
 class SlateSpace(spaces.MultiDiscrete):
