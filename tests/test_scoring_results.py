@@ -58,12 +58,13 @@ def reseal(result: dict) -> dict:
 
 def fake_result(protocol: P.Protocol, env_id: str, train_seed: int | None, name: str = "agent") -> dict:
     entry = protocol.env(env_id)
-    return R.make_result(name, env_id, protocol, np.arange(entry.episodes, dtype=float), train_seed=train_seed)
+    steps = None if train_seed is None else 1000
+    return R.make_result(name, env_id, protocol, np.arange(entry.episodes, dtype=float), train_seed=train_seed, train_steps=steps)
 
 
 @pytest.fixture
 def result(tiny) -> dict:
-    return R.evaluate(random_agent, tiny, agent_name="random", env_ids=[BOREDOM], train_seed=0)[0]
+    return R.evaluate(random_agent, tiny, agent_name="random", env_ids=[BOREDOM], train_seed=0, train_steps=1000)[0]
 
 
 # ----------------------------------------------------------------------------- protocol
@@ -113,7 +114,7 @@ def test_normalised_score_runs_from_random_to_the_best_reference():
 # ----------------------------------------------------------------------------- results and validation
 def test_result_file_round_trip_validates(tmp_path, tiny, result):
     path = R.write_result(tmp_path / R.result_filename(result), result)
-    assert path.name == "random__Boredom-v0__seed0.json"
+    assert path.name == "random__Boredom-v0__v1__seed0.json"
     loaded = R.read_result(path)
     assert loaded == result
     assert R.validate_result(loaded, tiny) == []
@@ -175,6 +176,59 @@ def test_seed_outside_the_protocol_is_rejected(tiny, result):
     assert any(r.startswith("protocol: training seed 99 is not one of") for r in reasons)
 
 
+def test_training_steps_are_recorded_and_held_to_the_budget(tiny, result):
+    budget = tiny.env(BOREDOM).train_steps
+    assert result["schema_version"] == 2 and result["train_steps"] == 1000
+    at_budget = dict(result, train_steps=budget)
+    assert R.validate_result(reseal(at_budget), tiny) == []
+    over = dict(result, train_steps=budget + 1)
+    assert R.validate_result(reseal(over), tiny) == ["protocol: trained on 2,000,001 steps, protocol v1 allows at most 2,000,000"]
+    unknown = dict(result, train_steps=None)
+    assert R.validate_result(reseal(unknown), tiny) == [
+        "protocol: train_steps is null but there is a training seed: the training budget used cannot be checked"
+    ]
+    untrained = dict(result, seeds={"train": None, "eval": 10_000})
+    assert R.validate_result(reseal(untrained), tiny) == [
+        "protocol: train_steps is 1000 but the training seed is null (an agent that does not learn trains on no steps)"
+    ]
+    assert R.validate_result(reseal(dict(result, train_steps=-1)), tiny) == ["schema: train_steps must be null or an integer >= 0, got -1"]
+    assert R.validate_result(reseal(dict(result, train_steps=True)), tiny) == ["schema: train_steps must be int or null, got bool"]
+
+
+def test_make_result_and_evaluate_refuse_training_steps_that_do_not_fit_the_seed(tiny):
+    returns = np.zeros(4)
+    with pytest.raises(ValueError, match=r"train_steps: with a train_seed, give the environment steps .* got None"):
+        R.make_result("a", BOREDOM, tiny, returns, train_seed=0)
+    with pytest.raises(ValueError, match=r"train_steps must be None without a train_seed .* got 5"):
+        R.make_result("a", BOREDOM, tiny, returns, train_steps=5)
+    with pytest.raises(ValueError, match=r"train_steps: .* got -3"):
+        R.evaluate(random_agent, tiny, env_ids=[BOREDOM], train_seed=0, train_steps=-3)
+
+
+def test_a_schema_1_file_still_validates_with_its_training_steps_unknown(tiny, result):
+    old = {key: value for key, value in result.items() if key != "train_steps"}
+    old["schema_version"] = 1
+    assert R.validate_result(reseal(old), tiny) == [] and R.train_steps_of(old) == "unknown"
+    assert R.train_steps_of(result) == 1000
+    assert R.validate_result(reseal(dict(old, train_steps=1000)), tiny) == ["schema: unexpected key 'train_steps'"]
+    assert R.validate_result(reseal(dict(old, schema_version=3)), tiny) == [
+        "schema: missing key 'train_steps'",
+        "schema: schema_version 3 is not one of [1, 2]",
+    ]
+    del result["train_steps"]
+    assert R.validate_result(reseal(result), tiny) == ["schema: missing key 'train_steps'"]
+
+
+def test_result_names_hold_the_protocol_so_quick_and_full_results_share_a_directory(tmp_path):
+    quick = P.quick_protocol()
+    full = P.load_protocol("v1")
+    for protocol in (full, quick):
+        R.evaluate(FirstSlate(), protocol, agent_name="first", env_ids=[BOREDOM], out_dir=tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["first__Boredom-v0__v1-quick__seed-none.json", "first__Boredom-v0__v1__seed-none.json"]
+    assert R.read_result(tmp_path / "first__Boredom-v0__v1__seed-none.json")["episodes"] == full.env(BOREDOM).episodes  # not overwritten
+    assert R.read_result(tmp_path / "first__Boredom-v0__v1-quick__seed-none.json")["episodes"] == quick.env(BOREDOM).episodes
+
+
 def test_submission_reports_missing_environments_and_seeds(tiny):
     complete = {f"{env}/{s}": fake_result(tiny, env, s) for env in tiny.env_ids for s in tiny.env(env).train_seeds}
     assert R.validate_submission(complete, tiny) == []
@@ -233,7 +287,7 @@ def test_evaluate_gives_evaluate_agents_numbers(tmp_path, tiny):
     assert results[0]["returns"] == expected.tolist()
     assert results[0]["seeds"] == {"train": None, "eval": 10_000}
     assert results[0]["agent"]["config"] == {"seed": 0}
-    assert R.read_result(tmp_path / "random__Boredom-v0__seed-none.json") == results[0]
+    assert R.read_result(tmp_path / "random__Boredom-v0__v1__seed-none.json") == results[0]
     # one agent object for every environment works too, and the batch size does not matter
     again = R.evaluate(FirstSlate(), tiny, agent_name="first", num_envs=1)
     assert [r["env_id"] for r in again] == tiny.env_ids
@@ -252,7 +306,7 @@ def test_rerun_from_a_checkpoint(tmp_path, tiny):
     agent = make_agent("greedy", BOREDOM)
     agent.weights = np.random.default_rng(0).normal(size=agent.weights.shape)
     agent.save(str(tmp_path / "Boredom-v0" / "seed3"))
-    result = R.evaluate(agent, tiny, agent_name="greedy", env_ids=[BOREDOM], train_seed=3)[0]
+    result = R.evaluate(agent, tiny, agent_name="greedy", env_ids=[BOREDOM], train_seed=3, train_steps=0)[0]
     loaded = R.load_policy(str(tmp_path / "Boredom-v0" / "seed3"))
     assert type(loaded).__name__ == "GreedyAgent"
     assert R.rerun(result, str(tmp_path / "{env}" / "seed{seed}")) == []

@@ -3,9 +3,9 @@
 A result (schema :data:`SCHEMA_VERSION`) records who was evaluated (agent name, version and
 resolved configuration), on what (``env_id`` and the environment spec, ``gym.spec(env_id).to_json()``
 parsed), under which protocol (version, split, evaluation seed, episodes, sessions), with which
-training seed, the raw per-episode returns (and per-session returns for meta-RL environments),
-the wall time, the device and the provenance (package versions, the git commit of the agent's code
-when it is in a git checkout). ``checksum`` is the SHA-256 of the canonical JSON of everything
+training seed and how many environment steps of training (``train_steps``), the raw per-episode
+returns (and per-session returns for meta-RL environments), the wall time, the device and the
+provenance (package versions, the git commit of the agent's code when it is in a git checkout). ``checksum`` is the SHA-256 of the canonical JSON of everything
 else (:func:`checksum`).
 
 A third party scores its own agent with one call::
@@ -54,8 +54,10 @@ from recsim_bench.scoring.protocol import (
     load_protocol,
 )
 
-#: Version of the result file layout; a reader refuses any other.
-SCHEMA_VERSION = 1
+#: Version of the result file layout written; 2 added ``train_steps``.
+SCHEMA_VERSION = 2
+#: The layouts a reader accepts: version 1 files (no ``train_steps``: the budget used is unknown) and the current one.
+READABLE_SCHEMA_VERSIONS = (1, SCHEMA_VERSION)
 
 #: Top-level keys of a result and the JSON types each must have (``None`` allowed where listed).
 _SCHEMA: dict[str, tuple[type, ...]] = {
@@ -66,6 +68,7 @@ _SCHEMA: dict[str, tuple[type, ...]] = {
     "protocol": (str,),
     "split": (str,),
     "seeds": (dict,),
+    "train_steps": (int, type(None)),
     "episodes": (int,),
     "sessions": (int, type(None)),
     "returns": (list,),
@@ -90,6 +93,16 @@ _PROVENANCE_SCHEMA: dict[str, tuple[type, ...]] = {
     "created": (str,),
 }
 _CHECKSUM = re.compile(r"^[0-9a-f]{64}$")
+
+
+def _top_schema(version: Any) -> dict[str, tuple[type, ...]]:
+    """The top-level keys of a result of schema ``version`` (version 1 has no ``train_steps``)."""
+    return {key: types for key, types in _SCHEMA.items() if key != "train_steps"} if version == 1 else _SCHEMA
+
+
+def train_steps_of(result: Mapping[str, Any]) -> int | None | str:
+    """The environment steps ``result``'s agent trained on: an int, ``None`` (it does not learn), or ``"unknown"`` (schema 1)."""
+    return "unknown" if result.get("schema_version") == 1 else result["train_steps"]
 
 
 # ----------------------------------------------------------------------------- checksum
@@ -191,6 +204,7 @@ def make_result(
     agent_version: str | None = None,
     config: Mapping[str, Any] | None = None,
     train_seed: int | None = None,
+    train_steps: int | None = None,
     wall_time: float = 0.0,
     train_wall_time: float | None = None,
     device: str = "cpu",
@@ -199,9 +213,12 @@ def make_result(
     """A checksummed result of ``agent_name`` on ``env_id`` under ``protocol``.
 
     ``returns`` is ``(episodes,)`` (with sessions: each user's mean session return) and
-    ``session_returns`` ``(episodes, sessions)`` for a protocol entry with sessions. ``policy``
-    (the evaluated object) gives the provenance's agent module and git commit.
+    ``session_returns`` ``(episodes, sessions)`` for a protocol entry with sessions. ``train_steps``
+    is the number of environment steps the agent trained on: required with a ``train_seed``, ``None``
+    without one (an agent that does not learn). ``policy`` (the evaluated object) gives the
+    provenance's agent module and git commit.
     """
+    _check_training(train_seed, train_steps)
     protocol = load_protocol(protocol)
     entry = protocol.env(env_id)
     returns = np.asarray(returns, dtype=np.float64)
@@ -213,6 +230,7 @@ def make_result(
         "protocol": protocol.version,
         "split": entry.split,
         "seeds": {"train": None if train_seed is None else int(train_seed), "eval": entry.eval_seed},
+        "train_steps": None if train_steps is None else int(train_steps),
         "episodes": int(returns.shape[0]),
         "sessions": entry.sessions,
         "returns": [float(r) for r in returns],
@@ -224,6 +242,15 @@ def make_result(
     result = _json_data(result, "result")
     result["checksum"] = checksum(result)
     return result
+
+
+def _check_training(train_seed: Any, train_steps: Any) -> None:
+    """``train_steps`` must be an integer >= 0 with a training seed and ``None`` without one."""
+    if train_seed is None:
+        if train_steps is not None:
+            raise ValueError(f"train_steps must be None without a train_seed (an agent that does not learn), got {train_steps!r}")
+    elif isinstance(train_steps, bool) or not isinstance(train_steps, (int, np.integer)) or train_steps < 0:
+        raise ValueError(f"train_steps: with a train_seed, give the environment steps the agent trained on (an integer >= 0), got {train_steps!r}")
 
 
 def write_result(path: Path | str, result: Mapping[str, Any]) -> Path:
@@ -254,11 +281,21 @@ def _refuse_constant(name: str) -> Any:
 
 
 def result_filename(result: Mapping[str, Any]) -> str:
-    """``<agent>__<Env-vN>__seed<S>.json`` (``seed-none`` for an untrained agent), safe characters only."""
-    agent = re.sub(r"[^A-Za-z0-9._-]+", "_", str(result["agent"]["name"])) or "agent"
+    """``<agent>__<Env-vN>__<protocol>__seed<S>.json`` (``seed-none`` for an untrained agent), safe characters only.
+
+    The protocol is in the name so that, e.g., ``v1`` and ``v1-quick`` results in one directory never
+    overwrite each other. A result without a ``protocol`` key gets the name files had before schema 2,
+    ``<agent>__<Env-vN>__seed<S>.json`` (the runner still recognises finished jobs by it).
+    """
+    agent = _safe_name(result["agent"]["name"]) or "agent"
     env = str(result["env_id"]).split("/")[-1]
+    protocol = f"__{_safe_name(result['protocol'])}" if result.get("protocol") is not None else ""
     seed = result["seeds"]["train"]
-    return f"{agent}__{env}__seed{'-none' if seed is None else seed}.json"
+    return f"{agent}__{env}{protocol}__seed{'-none' if seed is None else seed}.json"
+
+
+def _safe_name(text: Any) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", str(text))
 
 
 # ----------------------------------------------------------------------------- validation
@@ -284,11 +321,15 @@ def _is_number(value: Any) -> bool:
 
 def schema_errors(result: Any) -> list[str]:
     """Everything wrong with the layout of ``result`` (keys, types, shapes), as ``"schema: ..."`` reasons."""
-    reasons = _check_fields(result, _SCHEMA, "")
-    if reasons and not isinstance(result, dict):
-        return reasons
-    if result.get("schema_version") != SCHEMA_VERSION and isinstance(result.get("schema_version"), int):
-        reasons.append(f"schema: schema_version {result['schema_version']} is not {SCHEMA_VERSION}")
+    if not isinstance(result, dict):
+        return ["schema: the result must be an object"]
+    version = result.get("schema_version")
+    reasons = _check_fields(result, _top_schema(version), "")
+    if isinstance(version, int) and not isinstance(version, bool) and version not in READABLE_SCHEMA_VERSIONS:
+        reasons.append(f"schema: schema_version {version} is not one of {list(READABLE_SCHEMA_VERSIONS)}")
+    steps = result.get("train_steps")
+    if isinstance(steps, int) and not isinstance(steps, bool) and steps < 0:
+        reasons.append(f"schema: train_steps must be null or an integer >= 0, got {steps}")
     for key, schema in (("agent", _AGENT_SCHEMA), ("seeds", _SEEDS_SCHEMA), ("wall_time", _WALL_SCHEMA), ("provenance", _PROVENANCE_SCHEMA)):
         if isinstance(result.get(key), dict):
             reasons += _check_fields(result[key], schema, key)
@@ -318,9 +359,10 @@ def schema_errors(result: Any) -> list[str]:
 def validate_result(result: Any, protocol: Protocol | str | None = None) -> list[str]:
     """Why ``result`` is not a valid result under ``protocol`` (default: the version it names); ``[]`` when valid.
 
-    Checks, in order: the schema; the checksum; the protocol version (known, and the one asked
-    for); the environment (covered by the protocol, spec equal to the registered one); the split,
-    evaluation seed, training seed, episode and session counts against the protocol.
+    Checks, in order: the schema (version 1 or 2); the checksum; the protocol version (known, and the
+    one asked for); the environment (covered by the protocol, spec equal to the registered one); the
+    split, evaluation seed, training seed, training steps (at most the budget; unknown in a version 1
+    file), episode and session counts against the protocol.
     """
     reasons = schema_errors(result)
     if not isinstance(result, dict):
@@ -361,6 +403,13 @@ def validate_result(result: Any, protocol: Protocol | str | None = None) -> list
     train = result["seeds"]["train"]
     if train is not None and train not in entry.train_seeds:
         reasons.append(f"protocol: training seed {train} is not one of protocol {protocol.version}'s {list(entry.train_seeds)}")
+    steps = train_steps_of(result)
+    if train is None and steps not in (None, "unknown"):
+        reasons.append(f"protocol: train_steps is {steps} but the training seed is null (an agent that does not learn trains on no steps)")
+    elif train is not None and steps is None:
+        reasons.append("protocol: train_steps is null but there is a training seed: the training budget used cannot be checked")
+    elif isinstance(steps, int) and steps > entry.train_steps:
+        reasons.append(f"protocol: trained on {steps:,} steps, protocol {protocol.version} allows at most {entry.train_steps:,}")
     if result["episodes"] != entry.episodes:
         reasons.append(f"protocol: {result['episodes']} episodes, protocol {protocol.version} says {entry.episodes}")
     if result["sessions"] != entry.sessions:
@@ -455,6 +504,7 @@ def evaluate(
     config: Mapping[str, Any] | None = None,
     device: str | None = None,
     num_envs: int | None = None,
+    train_steps: int | None = None,
     train_wall_time: float | None = None,
 ) -> list[dict[str, Any]]:
     """Evaluate an already trained ``policy`` on every environment of ``protocol``; one result per environment.
@@ -464,10 +514,12 @@ def evaluate(
     env id), or a :func:`load_policy` spec. ``agent_name`` defaults to the
     agent's class name, ``config`` to its ``config`` attribute (a dataclass or a mapping), ``device``
     to its ``device`` attribute or ``"cpu"``. ``train_seed`` is the training seed the policy was
-    trained with (``None`` for an agent that does not train) and ``train_wall_time`` the seconds its
-    training took (recorded as is). With ``out_dir``, each result is also written there atomically
+    trained with (``None`` for an agent that does not train), ``train_steps`` the environment steps
+    it trained on (required with ``train_seed``) and ``train_wall_time`` the seconds its training took
+    (recorded as is). With ``out_dir``, each result is also written there atomically
     as :func:`result_filename`.
     """
+    _check_training(train_seed, train_steps)
     protocol = load_protocol(protocol)
     chosen = protocol.env_ids if env_ids is None else [protocol.env(env_id).env_id for env_id in env_ids]
     out = None if out_dir is None else Path(out_dir)
@@ -488,6 +540,7 @@ def evaluate(
             agent_version=agent_version,
             config=_config_of(agent) if config is None else config,
             train_seed=train_seed,
+            train_steps=train_steps,
             wall_time=wall,
             train_wall_time=train_wall_time,
             device=device or _device_of(agent),
@@ -670,6 +723,7 @@ def validate_main(paths: list[str], rerun: str | None = None, protocol: Protocol
 
 
 __all__ = [
+    "READABLE_SCHEMA_VERSIONS",
     "SCHEMA_VERSION",
     "canonical_json",
     "checksum",
@@ -683,6 +737,7 @@ __all__ = [
     "rerun",
     "result_filename",
     "schema_errors",
+    "train_steps_of",
     "validate_main",
     "validate_result",
     "validate_submission",
