@@ -259,3 +259,21 @@ def test_the_committed_leaderboard_is_what_the_committed_results_give(tmp_path, 
     tables = L.write_leaderboard(["leaderboards/results"], tmp_path, figures=False)
     assert tables in (root / "leaderboards" / "LEADERBOARD.md").read_text(encoding="utf-8")
     assert (tmp_path / "leaderboard.csv").read_bytes() == (root / "leaderboards" / "leaderboard.csv").read_bytes()
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_are_escaped(tiny):
+    entry = L.EnvEntry(
+        agent="=HYPERLINK(\"http://x\")",
+        env_id=BOREDOM,
+        seeds=(None,),
+        ci_over="users",
+        mean=L.Interval(-2.5, -3.0, -2.0),
+        normalised=L.Interval(-0.25, -0.3, -0.2),
+        run_scores=np.array([-0.25]),
+        sessions=None,
+    )
+    text = L.render_csv(tiny, {entry.agent: {BOREDOM: entry}}, [])
+    row = next(csv.DictReader(text.splitlines()))
+    assert row["agent"] == "'=HYPERLINK(\"http://x\")"
+    assert (row["mean_return"], row["mean_return_low"], row["normalised"]) == ("-2.5", "-3.0", "-0.25")  # numbers stay numbers
+    assert [L._value(v) for v in ("+1", "-x", "@sum", "\tx", "plain", -1, None)] == ["'+1", "'-x", "'@sum", "'\tx", "plain", "-1", ""]

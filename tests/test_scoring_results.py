@@ -449,4 +449,88 @@ def test_validate_main(tmp_path, tiny, policy_module, capsys):
     assert "missing environment" in capsys.readouterr().out
     (tmp_path / "junk.json").write_text("{not json")
     assert R.validate_main([str(tmp_path / "junk.json")], partial=True) == 1
-    assert "not a readable JSON file" in capsys.readouterr().out
+    assert "not a readable result file: not valid JSON" in capsys.readouterr().out
+
+
+# ----------------------------------------------------------------------------- untrusted files and metadata
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("[" * 200_000, "nested more than 32 deep"),
+        ('{"a": ' * 40 + "1" + "}" * 40, "nested more than 32 deep"),
+        ('{"episodes": 1' + "0" * 400 + "}", "integer 1" + "0" * 23 + "... does not fit in 64 bits"),
+        ('{"returns": [1e400]}', "number 1e400 is too large for a float64"),
+        ('{"returns": [NaN]}', "NaN is not JSON"),
+        ('{"episodes": 4, "episodes": 500}', "duplicate key(s) ['episodes'] in one object"),
+        (b"\xff\xfe", "not UTF-8 text"),
+    ],
+)
+def test_hostile_files_give_a_fail_line(tmp_path, capsys, text, fragment):
+    path = tmp_path / "hostile.json"
+    path.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
+    with pytest.raises(ValueError) as error:
+        R.read_result(path)
+    assert fragment in str(error.value)
+    assert R.validate_main([str(path)], partial=True) == 1
+    assert capsys.readouterr().out == f"FAIL {path}: {error.value}\n"
+
+
+def test_only_regular_files_of_a_bounded_size_are_read(tmp_path, capsys, result):
+    (tmp_path / "zero.json").symlink_to("/dev/zero")
+    with pytest.raises(ValueError, match="not a regular file"):
+        R.read_result(tmp_path / "zero.json")
+    with pytest.raises(ValueError, match="not a regular file"):
+        R.read_result("/dev/zero")
+    import os
+
+    os.mkfifo(tmp_path / "fifo.json")  # opening it must not wait for a writer
+    with pytest.raises(ValueError, match="not a regular file"):
+        R.read_result(tmp_path / "fifo.json")
+    big = tmp_path / "big.json"
+    big.write_text(json.dumps(dict(result, padding=" " * R.MAX_RESULT_BYTES)), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"larger than 4,194,304 bytes"):
+        R.read_result(big)
+    assert R.validate_main([str(tmp_path / "zero.json"), "/dev/zero"], partial=True) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        f"FAIL {tmp_path / 'zero.json'}: not a readable result file: not a regular file",
+        "FAIL /dev/zero: not a readable result file: not a regular file",
+    ]
+    real = tmp_path / "real.json"
+    R.write_result(real, result)
+    (tmp_path / "link.json").symlink_to(real)  # a link to a regular file is read as that file
+    assert R.read_result(tmp_path / "link.json") == result
+
+
+@pytest.mark.parametrize(
+    ("edit", "reason"),
+    [
+        (lambda r: r["wall_time"].update(evaluate=-1.0), "metadata: wall_time.evaluate must be a finite number of seconds >= 0, got -1.0"),
+        (lambda r: r["wall_time"].update(train=-0.5), "metadata: wall_time.train must be a finite number of seconds >= 0, got -0.5"),
+        (lambda r: r.update(device="quantum"), "metadata: device 'quantum' is not one of cpu, cuda, cuda:N, mps"),
+        (lambda r: r["provenance"].update(created="yesterday"), "metadata: provenance.created 'yesterday' is not an ISO 8601 time with a UTC offset"),
+        (lambda r: r["provenance"].update(created="2026-12-04T03:00:00"), "metadata: provenance.created '2026-12-04T03:00:00' is not an ISO 8601 time with a UTC offset"),
+        (lambda r: r["agent"].update(name="x\n## Winner"), "metadata: agent name 'x\\n## Winner' must match"),
+        (lambda r: r["agent"].update(name="=cmd()"), "metadata: agent name '=cmd()' must match"),
+        (lambda r: r["agent"].update(version="1.0|x"), "metadata: agent version '1.0|x' must be null or match"),
+    ],
+)
+def test_malformed_metadata_is_refused(tiny, result, edit, reason):
+    edit(result)
+    reasons = R.validate_result(reseal(result), tiny)
+    assert len(reasons) == 1 and reasons[0].startswith(reason)
+
+
+def test_make_result_refuses_unsafe_names_and_malformed_metadata(tiny):
+    returns = np.zeros(4)
+    for kwargs, message in [
+        ({"agent_name": "a|b"}, "agent_name must match"),
+        ({"agent_name": "-a"}, "agent_name must match"),
+        ({"agent_name": "a", "agent_version": "v 1"}, "agent_version must be None or match"),
+        ({"agent_name": "a", "device": "gpu"}, "device must be cpu, cuda, cuda:N or mps, got 'gpu'"),
+        ({"agent_name": "a", "wall_time": -1.0}, "wall_time must be a finite number of seconds >= 0"),
+        ({"agent_name": "a", "train_wall_time": float("nan"), "train_seed": 0, "train_steps": 1}, "train_wall_time must be"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            R.make_result(env_id=BOREDOM, protocol=tiny, returns=returns, **kwargs)
+    ok = R.make_result("ppo-v2.1_b+c", BOREDOM, tiny, returns, agent_version="1.0.2", device="cuda:1")
+    assert R.validate_result(ok, tiny) == []

@@ -45,7 +45,7 @@ import gymnasium as gym
 import numpy as np
 
 from recsim_bench.agents import Agent
-from recsim_bench.files import write_json_atomic
+from recsim_bench.files import read_json_strict, write_json_atomic
 from recsim_bench.scoring.protocol import (
     DEFAULT_VERSION,
     Protocol,
@@ -93,6 +93,15 @@ _PROVENANCE_SCHEMA: dict[str, tuple[type, ...]] = {
     "created": (str,),
 }
 _CHECKSUM = re.compile(r"^[0-9a-f]{64}$")
+
+#: The most bytes :func:`read_result` reads (a v1 result is under 50 kB) and the deepest nesting it accepts.
+MAX_RESULT_BYTES = 4 * 2**20
+MAX_RESULT_DEPTH = 32
+#: Agent names and versions: a letter or digit, then letters, digits and ``. _ + -``; nothing that Markdown,
+#: CSV or a file name could read as markup.
+SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}")
+#: Devices a result may name: ``cpu``, ``cuda`` or ``cuda:N``, ``mps``.
+DEVICE = re.compile(r"cpu|cuda(:\d+)?|mps")
 
 
 def _top_schema(version: Any) -> dict[str, tuple[type, ...]]:
@@ -219,6 +228,7 @@ def make_result(
     provenance's agent module and git commit.
     """
     _check_training(train_seed, train_steps)
+    _check_metadata(agent_name, agent_version, device, wall_time, train_wall_time)
     protocol = load_protocol(protocol)
     entry = protocol.env(env_id)
     returns = np.asarray(returns, dtype=np.float64)
@@ -253,6 +263,19 @@ def _check_training(train_seed: Any, train_steps: Any) -> None:
         raise ValueError(f"train_steps: with a train_seed, give the environment steps the agent trained on (an integer >= 0), got {train_steps!r}")
 
 
+def _check_metadata(agent_name: Any, agent_version: Any, device: Any, wall_time: Any, train_wall_time: Any) -> None:
+    """Refuse what :func:`validate_result` would refuse in a result's names, device and wall times."""
+    if not isinstance(agent_name, str) or not SAFE_NAME.fullmatch(agent_name):
+        raise ValueError(f"agent_name must match {SAFE_NAME.pattern} (a letter or digit, then letters, digits, . _ + -), got {agent_name!r}")
+    if agent_version is not None and (not isinstance(agent_version, str) or not SAFE_NAME.fullmatch(agent_version)):
+        raise ValueError(f"agent_version must be None or match {SAFE_NAME.pattern}, got {agent_version!r}")
+    if not isinstance(device, str) or not DEVICE.fullmatch(device):
+        raise ValueError(f"device must be cpu, cuda, cuda:N or mps, got {device!r}")
+    for name, seconds in (("wall_time", wall_time), ("train_wall_time", train_wall_time)):
+        if seconds is not None and not (_is_number(seconds) and seconds >= 0):
+            raise ValueError(f"{name} must be a finite number of seconds >= 0, got {seconds!r}")
+
+
 def write_result(path: Path | str, result: Mapping[str, Any]) -> Path:
     """Write ``result`` to ``path`` atomically (temporary file, fsync, ``os.replace``); returns the path.
 
@@ -268,16 +291,16 @@ def write_result(path: Path | str, result: Mapping[str, Any]) -> Path:
 
 
 def read_result(path: Path | str) -> Any:
-    """The parsed JSON of a result file; unreadable or invalid JSON raises ``ValueError``."""
+    """The parsed JSON of a result file, read as untrusted input (:func:`~recsim_bench.files.read_json_strict`).
+
+    At most :data:`MAX_RESULT_BYTES` bytes of a regular file; duplicate keys, ``NaN``, numbers beyond
+    float64 or int64 and nesting deeper than :data:`MAX_RESULT_DEPTH` are refused. Anything wrong
+    raises ``ValueError``.
+    """
     try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f, parse_constant=_refuse_constant)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ValueError(f"not a readable JSON file ({error})") from None
-
-
-def _refuse_constant(name: str) -> Any:
-    raise json.JSONDecodeError(f"{name} is not JSON", name, 0)
+        return read_json_strict(path, MAX_RESULT_BYTES, MAX_RESULT_DEPTH)
+    except ValueError as error:
+        raise ValueError(f"not a readable result file: {error}") from None
 
 
 def result_filename(result: Mapping[str, Any]) -> str:
@@ -356,13 +379,37 @@ def schema_errors(result: Any) -> list[str]:
     return reasons
 
 
+def metadata_errors(result: dict[str, Any]) -> list[str]:
+    """What is not well formed in the names, wall times, device and creation time of a result whose schema is valid."""
+    reasons = []
+    name, version = result["agent"]["name"], result["agent"]["version"]
+    if not SAFE_NAME.fullmatch(name):
+        reasons.append(f"metadata: agent name {name[:80]!r} must match {SAFE_NAME.pattern}")
+    if version is not None and not SAFE_NAME.fullmatch(version):
+        reasons.append(f"metadata: agent version {version[:80]!r} must be null or match {SAFE_NAME.pattern}")
+    for key, seconds in result["wall_time"].items():
+        if seconds is not None and not (_is_number(seconds) and seconds >= 0):
+            reasons.append(f"metadata: wall_time.{key} must be a finite number of seconds >= 0, got {seconds!r}")
+    if not DEVICE.fullmatch(result["device"]):
+        reasons.append(f"metadata: device {result['device'][:80]!r} is not one of cpu, cuda, cuda:N, mps")
+    created = result["provenance"]["created"]
+    try:
+        stamp = datetime.datetime.fromisoformat(created)
+    except ValueError:
+        stamp = None
+    if stamp is None or stamp.utcoffset() is None:
+        reasons.append(f"metadata: provenance.created {created[:80]!r} is not an ISO 8601 time with a UTC offset")
+    return reasons
+
+
 def validate_result(result: Any, protocol: Protocol | str | None = None) -> list[str]:
     """Why ``result`` is not a valid result under ``protocol`` (default: the version it names); ``[]`` when valid.
 
-    Checks, in order: the schema (version 1 or 2); the checksum; the protocol version (known, and the
-    one asked for); the environment (covered by the protocol, spec equal to the registered one); the
-    split, evaluation seed, training seed, training steps (at most the budget; unknown in a version 1
-    file), episode and session counts against the protocol.
+    Checks, in order: the schema (version 1 or 2); the checksum and the metadata
+    (:func:`metadata_errors`); the protocol version (known, and the one asked for); the environment
+    (covered by the protocol, spec equal to the registered one); the split, evaluation seed, training
+    seed, training steps (at most the budget; unknown in a version 1 file), episode and session
+    counts against the protocol; the returns against the environment's bounds.
     """
     reasons = schema_errors(result)
     if not isinstance(result, dict):
@@ -377,20 +424,21 @@ def validate_result(result: Any, protocol: Protocol | str | None = None) -> list
                 reasons.append(f"checksum mismatch: the file says {result['checksum'][:12]}..., the content hashes to {actual[:12]}...")
     if reasons:
         return reasons
+    reasons = metadata_errors(result)
 
     version = result["protocol"]
     try:  # an unknown version raises, naming the known ones
         protocol = load_protocol(version if protocol is None else protocol)
     except ValueError as error:
-        return [f"protocol: {error}"]
+        return reasons + [f"protocol: {error}"]
     if version != protocol.version:
         known = "" if version in known_versions() else " (unknown version)"
-        return [f"protocol: result is for protocol {version!r}{known}, validation is under {protocol.version!r}"]
+        return reasons + [f"protocol: result is for protocol {version!r}{known}, validation is under {protocol.version!r}"]
     env_id = result["env_id"]
     if env_id not in protocol.envs:
-        return [f"env: {env_id!r} is not an environment of protocol {protocol.version}"]
+        return reasons + [f"env: {env_id!r} is not an environment of protocol {protocol.version}"]
     if env_id not in gym.registry:
-        return [f"env: {env_id!r} is not registered (import recsim_bench)"]
+        return reasons + [f"env: {env_id!r} is not registered (import recsim_bench)"]
     expected = registered_spec(env_id)
     if result["env_spec"] != expected:
         differing = sorted(k for k in set(expected) | set(result["env_spec"]) if expected.get(k) != result["env_spec"].get(k))
@@ -731,6 +779,7 @@ __all__ = [
     "git_commit",
     "load_policy",
     "make_result",
+    "metadata_errors",
     "provenance",
     "read_result",
     "registered_spec",
