@@ -534,3 +534,78 @@ def test_make_result_refuses_unsafe_names_and_malformed_metadata(tiny):
             R.make_result(env_id=BOREDOM, protocol=tiny, returns=returns, **kwargs)
     ok = R.make_result("ppo-v2.1_b+c", BOREDOM, tiny, returns, agent_version="1.0.2", device="cuda:1")
     assert R.validate_result(ok, tiny) == []
+
+
+# ----------------------------------------------------------------------------- return bounds
+def test_return_bounds_of_every_environment_are_the_hand_computed_ones():
+    import gymnasium as gym
+
+    normal = np.sqrt(66 * np.log(2))  # Box-Muller radius at the smallest uniform, 2**-33: sqrt(-2 ln 2**-33)
+    ecommerce = gym.make("RecSimBench/Ecommerce-v0").unwrapped.sim.item_model.catalogue["price"].max()
+    expected = {
+        "RecSimBench/InterestEvolution-v0": 500 * 1 * 4.0,  # steps x one click (multinomial) x a 4-minute video
+        "RecSimBench/LongTermSatisfaction-v0": 100 * np.exp(5.0 * 1.0 + 1.0 * normal),  # always-first click, choc mean 5, satisfaction <= 1
+        "RecSimBench/InterestExploration-v0": 100 * 1,  # one click a step
+        BOREDOM: 100 * 5,  # position-based: every slot of 5 may be clicked
+        "RecSimBench/Retention-v0": 160 * 1,
+        "RecSimBench/Ecommerce-v0": 50 * ecommerce,  # one purchase a step, of the catalogue's dearest item
+        COLD: 20 * 3,
+    }
+    assert set(expected) == set(recsim_bench.SUITE)
+    for env_id, high in expected.items():
+        low, bound = R.return_bounds(env_id)
+        assert low == 0.0 and bound == pytest.approx(high, rel=1e-6), env_id
+    assert P.load_protocol("v1").env(BOREDOM).reference("best") < R.return_bounds(BOREDOM)[1]
+
+
+def test_negative_weights_and_step_behaviours_give_negative_lower_bounds():
+    import gymnasium as gym
+
+    assert gym.make(BOREDOM, reward={"click": -2.0}).unwrapped.sim.return_bounds == (-1000.0, 0.0)
+    retention = gym.make("RecSimBench/Retention-v0", reward={"click": 1.0, "leave": -10.0}).unwrapped.sim
+    assert retention.reward_bounds == (-10.0, 1.0) and retention.return_bounds == (-1600.0, 160.0)
+
+
+def test_the_normal_bound_is_what_box_muller_gives_at_the_extreme_uniforms():
+    from recsim_bench import rng
+
+    bound = rng.normal_bound()
+    assert bound == pytest.approx(np.sqrt(66 * np.log(2)), rel=1e-6)
+    extremes = np.array([rng.UNIFORM_LOW, 0.25, 0.5, 1 - rng.UNIFORM_LOW])
+    u1, u2 = np.meshgrid(extremes, extremes)
+    values = rng.normals(u1.ravel(), u2.ravel())
+    assert np.abs(values).max() <= bound and rng.normals(np.array([rng.UNIFORM_LOW]), np.array([0.5]))[0] == -bound
+    draws = rng.uniforms(np.arange(64, dtype=np.uint64), np.zeros(64, dtype=np.int64), np.zeros(64, dtype=np.int64), rng.STEP, 1000)
+    assert draws.min() >= rng.UNIFORM_LOW and draws.max() <= 1 - rng.UNIFORM_LOW
+
+
+def test_simulated_returns_lie_within_the_bounds():
+    from recsim_bench.references import POLICIES, evaluate as rollouts
+
+    for env_id in recsim_bench.SUITE:
+        low, high = R.return_bounds(env_id)
+        for policy in ("random", "oracle"):
+            returns = rollouts(env_id, POLICIES[policy], episodes=3, seed=0)
+            assert np.all((low <= returns) & (returns <= high)), (env_id, policy)
+
+
+def test_a_part_without_a_declared_range_gives_no_bound():
+    from recsim_bench.parts.response import WatchTimeResponse
+
+    with pytest.raises(ValueError, match=r"response_model 'watch_time': no range declared for the item attribute 'length'"):
+        WatchTimeResponse().slot_maxima({}, {})
+
+
+def test_returns_outside_the_bounds_are_refused(tiny, result):
+    forged = dict(result, returns=[1e6, 2.0, -1.0, 3.0])
+    assert R.validate_result(reseal(forged), tiny) == [
+        f"returns: 2 of 4 returns lie outside [0, 500], the bounds of an episode of {BOREDOM} (first at 0: 1000000.0)"
+    ]
+    at_the_bound = dict(result, returns=[500.0, 0.0, 0.0, 0.0])
+    assert R.validate_result(reseal(at_the_bound), tiny) == []
+    protocol = P.load_protocol("v1").restrict([COLD], episodes=2, sessions=2)
+    rows = [[61.0, 1.0], [2.0, 2.0]]  # mean 31 is within [0, 60], the first session is not
+    cold = R.make_result("a", COLD, protocol, np.mean(rows, axis=1), rows)
+    assert R.validate_result(cold, protocol) == [
+        f"returns: 1 of 4 session returns lie outside [0, 60], the bounds of an episode of {COLD} (first at (0, 0): 61.0)"
+    ]

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 import hashlib
 import importlib
 import importlib.util
@@ -94,6 +95,8 @@ _PROVENANCE_SCHEMA: dict[str, tuple[type, ...]] = {
 }
 _CHECKSUM = re.compile(r"^[0-9a-f]{64}$")
 
+#: Relative rounding slack of :func:`bound_errors` (a return is a float64 sum of at most a few hundred rewards).
+RETURN_TOLERANCE = 1e-9
 #: The most bytes :func:`read_result` reads (a v1 result is under 50 kB) and the deepest nesting it accepts.
 MAX_RESULT_BYTES = 4 * 2**20
 MAX_RESULT_DEPTH = 32
@@ -462,6 +465,37 @@ def validate_result(result: Any, protocol: Protocol | str | None = None) -> list
         reasons.append(f"protocol: {result['episodes']} episodes, protocol {protocol.version} says {entry.episodes}")
     if result["sessions"] != entry.sessions:
         reasons.append(f"protocol: sessions is {result['sessions']}, protocol {protocol.version} says {entry.sessions}")
+    return reasons + bound_errors(result)
+
+
+@functools.lru_cache(maxsize=None)
+def return_bounds(env_id: str) -> tuple[float, float]:
+    """The smallest and largest episode return of the registered ``env_id`` (its simulator's ``return_bounds``)."""
+    env = gym.make(env_id)
+    try:
+        return env.unwrapped.sim.return_bounds
+    finally:
+        env.close()
+
+
+def bound_errors(result: Mapping[str, Any]) -> list[str]:
+    """Returns (and session returns) of ``result`` outside :func:`return_bounds` of its environment.
+
+    A return is a sum of at most ``max_steps`` rewards, so it may pass a bound by rounding: by at most
+    :data:`RETURN_TOLERANCE` times the larger bound's size.
+    """
+    low, high = return_bounds(result["env_id"])
+    slack = RETURN_TOLERANCE * max(abs(low), abs(high), 1.0)
+    reasons = []
+    for what, values in (("returns", result["returns"]), ("session returns", result["session_returns"])):
+        array = np.asarray(values if values is not None else [], dtype=np.float64)
+        outside = np.argwhere((array < low - slack) | (array > high + slack))
+        if len(outside):
+            first = tuple(int(i) for i in outside[0])
+            reasons.append(
+                f"returns: {len(outside)} of {array.size} {what} lie outside [{low:g}, {high:g}], the bounds of an episode "
+                f"of {result['env_id']} (first at {first[0] if len(first) == 1 else first}: {float(array[first])!r})"
+            )
     return reasons
 
 
@@ -773,6 +807,7 @@ def validate_main(paths: list[str], rerun: str | None = None, protocol: Protocol
 __all__ = [
     "READABLE_SCHEMA_VERSIONS",
     "SCHEMA_VERSION",
+    "bound_errors",
     "canonical_json",
     "checksum",
     "evaluate",
@@ -785,6 +820,7 @@ __all__ = [
     "registered_spec",
     "rerun",
     "result_filename",
+    "return_bounds",
     "schema_errors",
     "train_steps_of",
     "validate_main",
