@@ -609,3 +609,80 @@ def test_returns_outside_the_bounds_are_refused(tiny, result):
     assert R.validate_result(cold, protocol) == [
         f"returns: 1 of 4 session returns lie outside [0, 60], the bounds of an episode of {COLD} (first at (0, 0): 61.0)"
     ]
+
+
+# ----------------------------------------------------------------------------- verification records
+def test_rerun_writes_a_verification_record_exact_within_the_interval_or_not(tmp_path, tiny, policy_module, capsys):
+    import hashlib
+
+    out = tmp_path / "results"
+    R.evaluate(f"{policy_module}:make", tiny, agent_name="first", env_ids=[BOREDOM], out_dir=out)
+    path = out / "first__Boredom-v0__v1__seed-none.json"
+    result = R.read_result(path)
+    assert R.read_verification(path, result) is None  # claimed, not verified
+
+    assert R.validate_main([str(path)], rerun=f"{policy_module}:make", protocol=tiny, partial=True) == 0
+    assert capsys.readouterr().out == f"OK   {path} (rerun matches exactly; recorded)\n"
+    record = json.loads(R.verification_path(path).read_text(encoding="utf-8"))
+    assert R.verification_path(path).name == "first__Boredom-v0__v1__seed-none.verification"
+    assert (record["outcome"], record["episodes"], record["episodes_differing"]) == ("exact", 4, 0)
+    assert record["result_checksum"] == result["checksum"] and record["policy"] == f"{policy_module}:make"
+    assert record["policy_sha256"] == hashlib.sha256((tmp_path / "third_party_policy.py").read_bytes()).hexdigest()
+    assert record["rerun_mean"] == pytest.approx(np.mean(result["returns"])) and record["checksum"] == R.checksum(record)
+    assert R.read_verification(path, result) == "exact"
+    assert R.result_files([str(out)]) == [path]  # the record is not read as a result
+
+    # the last bits of one episode differ (a torch agent on another machine): inside the 95% CI, recorded as such
+    returns = np.array(result["returns"])
+    returns[2] = np.nextafter(returns[2], np.inf)
+    nudged = reseal(dict(result, returns=returns.tolist()))
+    R.write_result(path, nudged)
+    assert R.read_verification(path, nudged) is None  # the old record is of another result
+    assert R.validate_main([str(path)], rerun=f"{policy_module}:make", protocol=tiny, partial=True) == 0
+    line = capsys.readouterr().out
+    low, high = mean_ci_of(returns)
+    assert line.startswith(f"OK   {path} (rerun not exact: 1 of 4 episodes differ (largest difference {abs(returns[2] - result['returns'][2]):.3g}); the rerun's mean ")
+    assert f"lies inside the file's 95% CI [{low:.6g}, {high:.6g}]; recorded as within the interval)" in line
+    assert R.read_verification(path, nudged) == "within_ci"
+
+    # returns the policy does not give: outside the interval, a failure, recorded as a mismatch
+    lowered = reseal(dict(result, returns=(np.array(result["returns"]) + 50.0).tolist()))
+    R.write_result(path, lowered)
+    assert R.validate_main([str(path)], rerun=f"{policy_module}:make", protocol=tiny, partial=True) == 1
+    line = capsys.readouterr().out
+    assert line.startswith(f"FAIL {path}: rerun: returns differ in 4 of 4 entries")
+    assert "4 of 4 episodes differ (largest difference 50); the rerun's mean" in line and "lies outside the file's 95% CI" in line
+    assert R.read_verification(path, lowered) == "mismatch"
+
+
+def mean_ci_of(values):
+    from recsim_bench.references import mean_ci
+
+    return mean_ci(values)[1:]
+
+
+def test_a_verification_record_that_was_edited_does_not_count(tmp_path, tiny, result):
+    path = R.write_result(tmp_path / R.result_filename(result), result)
+    outcome = R.RerunOutcome(["rerun: returns differ"], 4, 1, 1e-14, 1.0, (0.0, 2.0))
+    assert outcome.outcome == "within_ci" and R.RerunOutcome([], 4, 0, 0.0, 1.0, (0.0, 2.0)).outcome == "exact"
+    assert R.RerunOutcome(["x"], 4, 4, 1.0, 3.0, (0.0, 2.0)).outcome == "mismatch"
+    record = R.verification_record(result, path, "some_module:make", outcome)
+    R.write_result(R.verification_path(path), record)
+    assert R.read_verification(path, result) == "within_ci"
+    R.write_result(R.verification_path(path), dict(record, outcome="exact"))  # checksum no longer matches
+    assert R.read_verification(path, result) is None
+    R.write_result(R.verification_path(path), reseal(dict(record, outcome="perfect")))
+    assert R.read_verification(path, result) is None
+
+
+def test_the_policy_digest_of_a_checkpoint_changes_with_its_weights(tmp_path):
+    from baselines import make_agent
+
+    agent = make_agent("greedy", BOREDOM)
+    agent.save(str(tmp_path / "ckpt"))
+    first = R.policy_digest(str(tmp_path / "ckpt"))
+    assert first == R.policy_digest(str(tmp_path / "ckpt")) and len(first) == 64
+    agent.weights = agent.weights + 1.0
+    agent.save(str(tmp_path / "ckpt"))
+    assert R.policy_digest(str(tmp_path / "ckpt")) != first
+    assert R.policy_digest("no_such_module_xyz:make") is None

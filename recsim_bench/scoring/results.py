@@ -46,6 +46,7 @@ import gymnasium as gym
 import numpy as np
 
 from recsim_bench.agents import Agent
+from recsim_bench.references import mean_ci
 from recsim_bench.files import read_json_strict, write_json_atomic
 from recsim_bench.scoring.protocol import (
     DEFAULT_VERSION,
@@ -95,6 +96,11 @@ _PROVENANCE_SCHEMA: dict[str, tuple[type, ...]] = {
 }
 _CHECKSUM = re.compile(r"^[0-9a-f]{64}$")
 
+#: Verification records (:func:`verification_record`): their format, file suffix, size limit and outcomes.
+VERIFICATION_FORMAT = "recsim-bench/verification/1"
+VERIFICATION_SUFFIX = ".verification"
+MAX_RECORD_BYTES = 2**16
+RERUN_OUTCOMES = ("exact", "within_ci", "mismatch")
 #: Relative rounding slack of :func:`bound_errors` (a return is a float64 sum of at most a few hundred rewards).
 RETURN_TOLERANCE = 1e-9
 #: The most bytes :func:`read_result` reads (a v1 result is under 50 kB) and the deepest nesting it accepts.
@@ -634,28 +640,148 @@ def evaluate(
     return results
 
 
-def rerun(result: Mapping[str, Any], policy: Any, num_envs: int | None = None) -> list[str]:
-    """Re-evaluate ``policy`` as ``result`` says it was evaluated and compare the numbers exactly; ``[]`` when equal.
+@dataclasses.dataclass(frozen=True)
+class RerunOutcome:
+    """How a re-evaluation compares with a result file."""
+
+    reasons: list[str]  # why the numbers are not exactly the file's; [] when they are
+    episodes: int  # episodes (users) re-evaluated
+    differing: int  # of them, those whose return or a session return differs from the file's
+    largest_difference: float  # the largest absolute difference of a return (or session return)
+    mean: float | None  # the re-evaluation's mean return (None: it could not run)
+    interval: tuple[float, float] | None  # 95% Student-t interval over users of the file's mean return
+
+    @property
+    def within_ci(self) -> bool:
+        """Whether the re-evaluation's mean lies inside the file's 95% interval."""
+        return self.mean is not None and self.interval is not None and self.interval[0] <= self.mean <= self.interval[1]
+
+    @property
+    def outcome(self) -> str:
+        """``"exact"``, ``"within_ci"`` (not exact, but its mean inside the file's interval) or ``"mismatch"``."""
+        return "exact" if not self.reasons else "within_ci" if self.within_ci else "mismatch"
+
+    def summary(self) -> str:
+        """``N of M episodes differ; the rerun's mean X lies inside (outside) the file's 95% CI [a, b]``."""
+        if self.mean is None:
+            return "the rerun did not run"
+        where = "no interval" if self.interval is None else f"[{self.interval[0]:.6g}, {self.interval[1]:.6g}]"
+        side = "inside" if self.within_ci else "outside"
+        return (
+            f"{self.differing} of {self.episodes} episodes differ (largest difference {self.largest_difference:.3g}); "
+            f"the rerun's mean {self.mean:.6g} lies {side} the file's 95% CI {where}"
+        )
+
+
+def rerun_outcome(result: Mapping[str, Any], policy: Any, num_envs: int | None = None) -> RerunOutcome:
+    """Re-evaluate ``policy`` as ``result`` says it was evaluated and compare the numbers with the file's.
 
     ``policy`` is an agent, a factory ``env_id -> agent``, or a spec for :func:`load_policy`.
     The protocol entry is the one of the result's protocol version, with the result's own
     episodes, evaluation seed and sessions (validation checks those against the protocol).
     """
     reasons = schema_errors(result)
-    if reasons:
-        return [f"rerun: {reason}" for reason in reasons]
-    env_id = result["env_id"]
     try:
-        entry = load_protocol(result["protocol"]).env(env_id)
+        entry = None if reasons else load_protocol(result["protocol"]).env(result["env_id"])
     except ValueError as error:
-        return [f"rerun: {error}"]
+        reasons = [str(error)]
+    if entry is None:
+        return RerunOutcome([f"rerun: {reason}" for reason in reasons], 0, 0, math.inf, None, None)
     entry = dataclasses.replace(entry, episodes=result["episodes"], eval_seed=result["seeds"]["eval"], sessions=result["sessions"], split=result["split"])
-    agent = _agent_for(policy, env_id, result["seeds"]["train"])
+    agent = _agent_for(policy, entry.env_id, result["seeds"]["train"])
     returns, per_session = evaluate_protocol_entry(agent, entry, num_envs=num_envs)
-    reasons = _compare("returns", np.asarray(result["returns"], dtype=np.float64), returns)
+    pairs = [("returns", np.asarray(result["returns"], dtype=np.float64), returns)]
     if per_session is not None:
-        reasons += _compare("session returns", np.asarray(result["session_returns"], dtype=np.float64), per_session)
-    return reasons
+        pairs.append(("session returns", np.asarray(result["session_returns"], dtype=np.float64), per_session))
+    reasons = [reason for what, stored, fresh in pairs for reason in _compare(what, stored, fresh)]
+    differs, largest = np.zeros(len(returns), dtype=bool), 0.0
+    for _, stored, fresh in pairs:
+        if stored.shape != fresh.shape:
+            differs[:], largest = True, math.inf
+            continue
+        gap = np.abs(stored - fresh).reshape(len(fresh), -1)
+        differs |= (gap > 0).any(axis=1)
+        largest = max(largest, float(gap.max(initial=0.0)))
+    stored = pairs[0][1]
+    interval = tuple(mean_ci(stored)[1:]) if stored.size >= 2 else None
+    return RerunOutcome(reasons, len(returns), int(differs.sum()), largest, float(np.mean(returns)), interval)
+
+
+def rerun(result: Mapping[str, Any], policy: Any, num_envs: int | None = None) -> list[str]:
+    """Why re-evaluating ``policy`` does not give ``result``'s numbers exactly (:func:`rerun_outcome`); ``[]`` when it does."""
+    return rerun_outcome(result, policy, num_envs).reasons
+
+
+# ----------------------------------------------------------------------------- verification records
+def verification_path(result_path: Path | str) -> Path:
+    """Where the verification record of the result file ``result_path`` lives: beside it, ``<name>.verification``.
+
+    Not ``.json``: directories of results are read as their ``*.json`` files.
+    """
+    return Path(result_path).with_suffix(VERIFICATION_SUFFIX)
+
+
+def policy_digest(spec: str) -> str | None:
+    """SHA-256 of what the policy spec loads: a checkpoint directory's files (relative names and bytes, in name
+    order), or the source file of a ``module:callable``'s module; ``None`` when there is no such file."""
+    path = Path(spec)
+    digest = hashlib.sha256()
+    if path.is_dir():
+        for file in sorted(p for p in path.rglob("*") if p.is_file()):
+            digest.update(file.relative_to(path).as_posix().encode("utf-8") + b"\0")
+            digest.update(hashlib.sha256(file.read_bytes()).digest())
+        return digest.hexdigest()
+    try:
+        found = importlib.util.find_spec(spec.partition(":")[0])
+    except (ImportError, ValueError):
+        return None
+    if found is None or not found.origin or not Path(found.origin).is_file():
+        return None
+    return hashlib.sha256(Path(found.origin).read_bytes()).hexdigest()
+
+
+def verification_record(result: Mapping[str, Any], result_path: Path | str, spec: str, outcome: RerunOutcome) -> dict[str, Any]:
+    """The checksummed record of re-evaluating the policy ``spec`` against the result at ``result_path``."""
+    loaded = fill_placeholders(spec, result["env_id"], result["seeds"]["train"])
+    record: dict[str, Any] = {
+        "format": VERIFICATION_FORMAT,
+        "result_file": Path(result_path).name,
+        "result_checksum": result["checksum"],
+        "policy": spec,
+        "policy_loaded": loaded,
+        "policy_sha256": policy_digest(loaded),
+        "outcome": outcome.outcome,
+        "episodes": outcome.episodes,
+        "episodes_differing": outcome.differing,
+        "largest_difference": outcome.largest_difference if math.isfinite(outcome.largest_difference) else None,
+        "rerun_mean": outcome.mean,
+        "result_ci": None if outcome.interval is None else list(outcome.interval),
+        "provenance": provenance(),
+    }
+    record = _json_data(record, "verification record")
+    record["checksum"] = checksum(record)
+    return record
+
+
+def read_verification(result_path: Path | str, result: Mapping[str, Any]) -> str | None:
+    """The outcome (``"exact"``, ``"within_ci"``, ``"mismatch"``) of the verification record beside ``result_path``
+    when there is one for this very result (its checksum), intact; else ``None`` (not verified)."""
+    path = verification_path(result_path)
+    if not path.is_file():
+        return None
+    try:
+        record = read_json_strict(path, MAX_RECORD_BYTES, MAX_RESULT_DEPTH)
+    except ValueError:
+        return None
+    if (
+        not isinstance(record, dict)
+        or record.get("format") != VERIFICATION_FORMAT
+        or record.get("checksum") != checksum(record)
+        or record.get("result_checksum") != result.get("checksum")
+        or record.get("outcome") not in RERUN_OUTCOMES
+    ):
+        return None
+    return record["outcome"]
 
 
 def _compare(what: str, stored: np.ndarray, fresh: np.ndarray) -> list[str]:
@@ -684,6 +810,16 @@ def _checkpoint_agent_name(record: Any, directory: Path) -> str:
     raise ValueError(f"{directory / 'config.json'}: names no agent (expected an 'agent' or 'format' field)")
 
 
+def fill_placeholders(spec: str, env_id: str | None, train_seed: int | None) -> str:
+    """``spec`` with ``{env}`` (e.g. ``ColdStart-v0``), ``{env_id}`` and ``{seed}`` filled in."""
+    if "{" not in spec:
+        return spec
+    try:
+        return spec.format(env=(env_id or "").split("/")[-1], env_id=env_id or "", seed=train_seed)
+    except (KeyError, IndexError, ValueError) as error:
+        raise ValueError(f"policy {spec!r}: bad placeholder ({error}); allowed: {{env}}, {{env_id}}, {{seed}}") from None
+
+
 def load_policy(spec: str, env_id: str | None = None, train_seed: int | None = None, device: str = "cpu") -> Any:
     """An agent from ``spec``: a ``baselines`` checkpoint directory, or ``module:callable``.
 
@@ -700,11 +836,7 @@ def load_policy(spec: str, env_id: str | None = None, train_seed: int | None = N
     """
     if not isinstance(spec, str) or not spec:
         raise ValueError(f"policy must be a checkpoint directory or 'module:callable', got {spec!r}")
-    if "{" in spec:
-        try:
-            spec = spec.format(env=(env_id or "").split("/")[-1], env_id=env_id or "", seed=train_seed)
-        except (KeyError, IndexError, ValueError) as error:
-            raise ValueError(f"policy {spec!r}: bad placeholder ({error}); allowed: {{env}}, {{env_id}}, {{seed}}") from None
+    spec = fill_placeholders(spec, env_id, train_seed)
     path = Path(spec)
     if path.is_dir():
         try:
@@ -753,9 +885,6 @@ def result_files(paths: Iterable[str]) -> list[Path]:
     return files
 
 
-_rerun_result = rerun
-
-
 def validate_main(paths: list[str], rerun: str | None = None, protocol: Protocol | str | None = None, partial: bool = False) -> int:
     """``recsim-bench validate PATH... [--rerun POLICY] [--protocol V] [--partial]``; returns the exit status.
 
@@ -763,7 +892,11 @@ def validate_main(paths: list[str], rerun: str | None = None, protocol: Protocol
     per file, ``OK path`` or ``FAIL path: reason; reason``, then, unless ``partial``, one line per
     gap in the submission (per agent: a missing environment or training seed). With
     ``rerun`` (a policy spec: a checkpoint directory or ``module:callable``, placeholders ``{env}``,
-    ``{seed}`` allowed) each valid file is re-evaluated and its numbers must match exactly.
+    ``{seed}`` allowed) each valid file is re-evaluated (:func:`rerun_outcome`): it passes when the
+    numbers match exactly, or, not exactly (a torch agent on another machine may differ in the last
+    bits), when the rerun's mean lies inside the file's 95% interval; the line says how many episodes
+    differ. Either way the outcome is written beside the file as a verification record
+    (:func:`verification_record`, ``<name>.verification``), which the leaderboard shows.
     Returns 0 when everything passes, 1 otherwise.
     """
     files = result_files(paths)
@@ -780,17 +913,25 @@ def validate_main(paths: list[str], rerun: str | None = None, protocol: Protocol
             failed = True
             continue
         loaded[str(path)] = result
+        note = ""
         try:
             reasons = validate_result(result, protocol)
             if not reasons and rerun is not None:
-                reasons = _rerun_result(result, rerun)
+                outcome = rerun_outcome(result, rerun)
+                write_json_atomic(verification_path(path), verification_record(result, path, rerun, outcome))
+                if outcome.outcome == "mismatch":
+                    reasons = [*outcome.reasons, outcome.summary()]
+                elif outcome.outcome == "within_ci":
+                    note = f" (rerun not exact: {outcome.summary()}; recorded as within the interval)"
+                else:
+                    note = " (rerun matches exactly; recorded)"
         except Exception as error:  # a broken policy or checkpoint is a failure of this file, not a crash
             reasons = [f"{type(error).__name__}: {error}"]
         if reasons:
             failed = True
             print(f"FAIL {path}: " + "; ".join(reasons))
         else:
-            print(f"OK   {path}" + (" (rerun matches)" if rerun is not None else ""))
+            print(f"OK   {path}{note}")
     if not partial and loaded:
         versions = {r.get("protocol") for r in loaded.values() if isinstance(r, dict)}
         version = protocol or (versions.pop() if len(versions) == 1 else DEFAULT_VERSION)
@@ -818,7 +959,13 @@ __all__ = [
     "provenance",
     "read_result",
     "registered_spec",
+    "RERUN_OUTCOMES",
+    "RerunOutcome",
+    "fill_placeholders",
+    "policy_digest",
+    "read_verification",
     "rerun",
+    "rerun_outcome",
     "result_filename",
     "return_bounds",
     "schema_errors",
@@ -826,5 +973,7 @@ __all__ = [
     "validate_main",
     "validate_result",
     "validate_submission",
+    "verification_path",
+    "verification_record",
     "write_result",
 ]
