@@ -54,6 +54,17 @@ MAX_USERS = 2**62
 
 _offsets: dict[int, NDArray[np.uint64]] = {}
 
+#: The smallest value :func:`uniforms` gives, ``0.5 / 2**32`` (the largest is ``1 - UNIFORM_LOW``).
+UNIFORM_LOW = 2.0**-33
+
+
+def normal_bound() -> float:
+    """The largest ``|z|`` that :func:`normals` can give: its Box-Muller radius at the smallest uniform.
+
+    Bounds of rewards built on normals (lognormal engagement) rest on it.
+    """
+    return float(normals(np.array([UNIFORM_LOW]), np.zeros(1))[0])
+
 
 def _finalise(x: NDArray[np.uint64]) -> NDArray[np.uint64]:
     """SplitMix64's output function (a bijection on uint64); overwrites nothing it was given."""

@@ -19,6 +19,7 @@ from recsim_bench import rng
 from recsim_bench.parts import ChoiceModel, ItemModel, ResponseModel, Reward, UserModel
 from recsim_bench.parts.base import take_rows
 from recsim_bench.parts.items import Items
+from recsim_bench.parts.response import BINARY_BEHAVIOURS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -164,6 +165,29 @@ class Simulator:
                 ),
             }
         )
+
+    @property
+    def reward_bounds(self) -> tuple[float, float]:
+        """The smallest and largest reward of one step that the parts can produce.
+
+        A slate gets at most :meth:`~recsim_bench.parts.choice.ChoiceModel.max_clicks` clicks, and each
+        behaviour is at most its per-slot maximum (:meth:`~recsim_bench.parts.response.ResponseModel.slot_maxima`)
+        in each clicked slot; a step behaviour of the user model (``leave``) is 0 or 1 once per step.
+        """
+        clicks = self.choice_model.max_clicks(self.slate_size)
+        slots = self.response_model.slot_maxima(self.item_model.attribute_ranges(), self.user_model.state_ranges())
+        amounts = [b for b in self.user_model.step_behaviours if b not in BINARY_BEHAVIOURS]
+        if amounts:
+            raise ValueError(f"user_model {self.user_model.name!r}: no bound declared for step behaviour(s) {amounts}")
+        maxima = {behaviour: clicks * value for behaviour, value in slots.items()}
+        return self.reward.bounds(maxima | {behaviour: 1.0 for behaviour in self.user_model.step_behaviours})
+
+    @property
+    def return_bounds(self) -> tuple[float, float]:
+        """The smallest and largest return of one episode: ``max_steps`` times :attr:`reward_bounds`
+        (an episode is truncated at ``max_steps``); a result's returns must lie within them."""
+        low, high = self.reward_bounds
+        return self.max_steps * low, self.max_steps * high
 
     def describe(self) -> dict[str, Any]:
         """The parts and sizes as JSON-serialisable specs."""

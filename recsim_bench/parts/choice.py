@@ -35,6 +35,10 @@ class ChoiceModel(Part):
         """Uniforms per row that :meth:`choose` consumes for a slate of ``slate_size``."""
         return 1
 
+    def max_clicks(self, slate_size: int) -> int:
+        """The most slots :meth:`choose` can click in one slate of ``slate_size``."""
+        return 1
+
     def click_probabilities(self, scores: NDArray[np.float64]) -> NDArray[np.float64]:
         """Marginal probability that each slot is clicked, ``(N, S)``."""
         return self.probabilities(scores)[:, :-1]
@@ -174,6 +178,9 @@ class PositionBased(ChoiceModel):
         raise NotImplementedError("position_based allows several clicks: use click_probabilities or choose")
 
     def uniforms(self, slate_size: int) -> int:
+        return slate_size
+
+    def max_clicks(self, slate_size: int) -> int:
         return slate_size
 
     def click_probabilities(self, scores):

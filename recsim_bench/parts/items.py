@@ -50,6 +50,11 @@ class ItemModel(Part):
         """Lower and upper bounds of the observed features, each of shape ``(num_features,)``."""
         raise NotImplementedError
 
+    def attribute_ranges(self) -> dict[str, tuple[float, float]]:
+        """``(smallest, largest)`` value of each scalar attribute an item can have, where the model bounds it
+        (response models build the bounds of their behaviours, hence of the return, on these)."""
+        return {}
+
     def sample(self, u: NDArray[np.float64]) -> Items:
         """Candidates from uniforms of shape ``(N, uniforms_per_item, K)``: their attributes, or a compact
         form of them that :meth:`expand` completes."""
@@ -136,6 +141,9 @@ class TopicQualityItems(ItemModel):
     def feature_bounds(self) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
         return np.zeros(self.num_topics, np.float32), np.ones(self.num_topics, np.float32)
 
+    def attribute_ranges(self) -> dict[str, tuple[float, float]]:
+        return {"length": (float(self.video_length), float(self.video_length))}
+
     def sample(self, u: NDArray[np.float64]) -> Items:
         topic = np.minimum((u[:, 0] * self.num_topics).astype(np.int64), self.num_topics - 1)
         quality = self.topic_means[topic] + self.quality_stddev * rng.normals(u[:, 1], u[:, 2])
@@ -155,6 +163,9 @@ class ClickbaitItems(ItemModel):
 
     def feature_bounds(self) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
         return np.zeros(1, np.float32), np.ones(1, np.float32)
+
+    def attribute_ranges(self) -> dict[str, tuple[float, float]]:
+        return {"clickbait": (0.0, 1.0)}
 
     def sample(self, u: NDArray[np.float64]) -> Items:
         return {"clickbait": u[:, 0].copy()}
@@ -283,6 +294,10 @@ class CatalogueItems(ItemModel):
             "price": exact_math.exp(self.price_log_mean + self.price_log_stddev * noise[:, d + 1]),
             "clickbait": u[:, 1],
         }
+
+    def attribute_ranges(self) -> dict[str, tuple[float, float]]:
+        """The extremes of the fixed catalogue itself (prices are lognormal, but this catalogue's dearest item is known)."""
+        return {name: (float(self.catalogue[name].min()), float(self.catalogue[name].max())) for name in ("quality", "price", "clickbait")}
 
     @functools.cached_property
     def _strides(self) -> NDArray[np.int64]:

@@ -27,7 +27,7 @@ from numpy.typing import NDArray
 from recsim_bench import exact_math, rng
 from recsim_bench.parts.base import check_finite, check_integer, check_positive, check_range, sum_last
 from recsim_bench.parts.items import Items
-from recsim_bench.parts.response import Behaviours, ResponseModel
+from recsim_bench.parts.response import Behaviours, Ranges, ResponseModel, needed_range
 from recsim_bench.parts.users import UserModel, UserState
 
 
@@ -247,6 +247,10 @@ class FunnelResponse(ResponseModel):
         relevance, gap = _relevance_and_gap(user, items)
         over = _over_price(user, gap)
         return over * exact_math.expit(self.cart_slope * (relevance - self.cart_offset)), over * self.checkout_prob
+
+    def slot_maxima(self, item_ranges: Ranges, user_ranges: Ranges) -> dict[str, float]:
+        price = needed_range(self, item_ranges, "price", "item attribute")[1]
+        return {"click": 1.0, "add_to_cart": 1.0, "purchase": 1.0, "revenue": max(0.0, price)}
 
     def respond(self, user, slate, scores, clicked, u) -> Behaviours:
         cart_prob, buy_prob = self.funnel_probabilities(user, slate)

@@ -78,6 +78,10 @@ class UserModel(Part):
         """Whether each user has left."""
         return np.zeros(len(next(iter(state.values()))), dtype=bool)
 
+    def state_ranges(self) -> dict[str, tuple[float, float]]:
+        """``(smallest, largest)`` value of each scalar state field, where the model bounds it (for response models' bounds)."""
+        return {}
+
     def observation_bounds(self) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
         """Bounds of what the platform observes of the user; empty by default."""
         return np.zeros(0, np.float32), np.zeros(0, np.float32)
@@ -243,6 +247,9 @@ class LongTermSatisfactionUser(UserModel):
 
     def terminated(self, state: UserState) -> NDArray[np.bool_]:
         return state["time_budget"] <= 0.0
+
+    def state_ranges(self) -> dict[str, tuple[float, float]]:
+        return {"satisfaction": (0.0, 1.0)}  # a sigmoid
 
 
 @dataclasses.dataclass(frozen=True)
