@@ -1,13 +1,17 @@
-"""Weights files of the torch agents: written as bytes for an atomic write, read without unpickling."""
+"""Weights and resume files of the torch agents: written as bytes for an atomic write, read without unpickling, checked entry by entry."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import zipfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
+
+from recsim_bench.simulator import SimState
 
 
 def torch_bytes(value: Any) -> bytes:
@@ -31,3 +35,69 @@ def load_state_dict(path: Path, owner: str) -> dict[str, torch.Tensor]:
     if not isinstance(state, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
         raise ValueError(f"{owner}: {path} does not hold a state dict (names -> tensors)")
     return state
+
+
+def check_like(
+    state: dict[str, torch.Tensor], reference: dict[str, torch.Tensor], owner: str, path: Path, optional: frozenset[str] = frozenset()
+) -> None:
+    """Refuse ``state`` (read from ``path``) unless it has ``reference``'s names (those in ``optional`` may be
+    missing), each with the reference's shape and dtype, and every floating-point value finite."""
+    unknown, missing = sorted(set(state) - set(reference)), sorted(set(reference) - set(state) - optional)
+    if unknown or missing:
+        raise ValueError(f"{owner}: {path} does not fit this agent: unknown entries {unknown[:5]}, missing entries {missing[:5]}")
+    for name, value in state.items():
+        expected = reference[name]
+        if value.shape != expected.shape or value.dtype != expected.dtype:
+            raise ValueError(
+                f"{owner}: {path} entry {name!r} is {value.dtype} {tuple(value.shape)}, expected {expected.dtype} {tuple(expected.shape)}"
+            )
+        if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+            raise ValueError(f"{owner}: {path} entry {name!r} holds non-finite values")
+
+
+def adam_tensors(optimizer: torch.optim.Optimizer) -> dict[str, torch.Tensor]:
+    """An optimiser's per-parameter state as flat names ``adam.<parameter index>.<field>`` -> tensors (on the CPU)."""
+    return {f"adam.{index}.{field}": value.detach().cpu() for index, fields in optimizer.state_dict()["state"].items() for field, value in fields.items()}
+
+
+def adam_reference(optimizer: torch.optim.Adam) -> dict[str, torch.Tensor]:
+    """Every name :func:`adam_tensors` can give for ``optimizer`` (a parameter without gradients yet has none), as empty tensors of the right shape and dtype."""
+    parameters = [p for group in optimizer.param_groups for p in group["params"]]
+    reference = {}
+    for index, parameter in enumerate(parameters):
+        reference[f"adam.{index}.step"] = torch.zeros((), dtype=torch.float32)
+        for field in ("exp_avg", "exp_avg_sq"):
+            reference[f"adam.{index}.{field}"] = torch.zeros(parameter.shape, dtype=parameter.dtype)
+    return reference
+
+
+def load_adam_tensors(optimizer: torch.optim.Optimizer, tensors: dict[str, torch.Tensor]) -> None:
+    """Restore into ``optimizer`` what :func:`adam_tensors` gave (the caller checks it against :func:`adam_reference`)."""
+    state: dict[int, dict[str, torch.Tensor]] = {}
+    for name, value in tensors.items():
+        _, index, field = name.split(".")
+        state.setdefault(int(index), {})[field] = value
+    optimizer.load_state_dict({"state": state, "param_groups": optimizer.state_dict()["param_groups"]})
+
+
+def sim_state_tensors(state: SimState) -> dict[str, torch.Tensor]:
+    """A simulator state as flat names (``key``, ``user.<name>``, ``items.<name>``...) -> tensors sharing its arrays."""
+    tensors = {}
+    for field in dataclasses.fields(state):
+        value = getattr(state, field.name)
+        arrays = {f"{field.name}.{name}": array for name, array in value.items()} if isinstance(value, dict) else {field.name: value}
+        tensors.update({name: torch.from_numpy(np.ascontiguousarray(array)) for name, array in arrays.items()})
+    return tensors
+
+
+def sim_state_from_tensors(tensors: dict[str, torch.Tensor]) -> SimState:
+    """The :class:`SimState` of :func:`sim_state_tensors` (its names checked by the caller with :func:`check_like`)."""
+    values: dict[str, Any] = {}
+    for name, tensor in tensors.items():
+        field, _, part = name.partition(".")
+        array = tensor.numpy().copy()
+        if part:
+            values.setdefault(field, {})[part] = array
+        else:
+            values[field] = array
+    return SimState(**values)

@@ -67,12 +67,21 @@ from numpy.typing import NDArray
 from torch import nn
 
 import recsim_bench  # noqa: F401  (registers the environments)
-from baselines.checkpoint import load_state_dict, torch_bytes
+from baselines.checkpoint import (
+    adam_reference,
+    adam_tensors,
+    check_like,
+    load_adam_tensors,
+    load_state_dict,
+    sim_state_from_tensors,
+    sim_state_tensors,
+    torch_bytes,
+)
 from recsim_bench import rng
-from recsim_bench.files import write_bytes_atomic, write_json_atomic
+from recsim_bench.files import write_bytes_atomic, write_json_atomic, write_text_atomic
 
 CONFIG_PATH = Path(__file__).resolve().parent / "configs" / "ppo.toml"
-WEIGHTS_FILE, OPTIMIZER_FILE, CONFIG_FILE = "weights.pt", "optimizer.pt", "config.json"
+WEIGHTS_FILE, RESUME_FILE, CONFIG_FILE = "weights.pt", "resume.pt", "config.json"
 
 
 @dataclasses.dataclass
@@ -492,9 +501,11 @@ class PPOAgent:
     ) -> dict[str, Any]:
         """Train for ``steps`` environment steps (user-steps, all rows counted) in total.
 
-        With ``resume_from`` (a directory written by :meth:`save` or a checkpoint in ``log_dir``),
-        the weights, optimiser state and step count are restored and training continues up to
-        ``steps``. Writes ``progress.csv`` and checkpoints to ``log_dir`` when given.
+        With ``resume_from`` (a ``log_dir`` of an earlier run with the same seed and config), training
+        continues from its last checkpoint up to ``steps``, exactly as the uninterrupted run would
+        have: each checkpoint's ``resume.pt`` holds the weights, the optimiser state, the simulator
+        state, the sampler's random state, each row's memory and the training counters. Writes
+        ``progress.csv`` and checkpoints (``resume.pt``, then :meth:`save`'s files) to ``log_dir`` when given.
 
         Returns:
             ``{"steps", "wall_time", "steps_per_s", "recent_return", "episodes"}``; ``recent_return``
@@ -516,41 +527,39 @@ class PPOAgent:
         )
         try:
             dims = _observation_dims(env.single_observation_space, self.config.history_decays)
-            if resume_from is not None:
-                self._restore(Path(resume_from), device_, with_optimizer=True)
-                if self.dims != dims:
-                    raise ValueError(f"resume_from: checkpoint observation sizes {self.dims} differ from {env_id}'s {dims}")
-            else:
-                self._build(dims, env.single_action_space.slate_size, device_)
-                self.steps_done = 0
-            return self._train_loop(env, int(steps), seed, log_dir)
+            self._build(dims, env.single_action_space.slate_size, device_)
+            self.steps_done = 0
+            return self._train_loop(env, int(steps), seed, log_dir, None if resume_from is None else Path(resume_from))
         finally:
             env.close()
 
-    def _train_loop(self, env: gym.vector.VectorEnv, total_steps: int, seed: int, log_dir: str | None) -> dict[str, Any]:
+    def _train_loop(self, env: gym.vector.VectorEnv, total_steps: int, seed: int, log_dir: str | None, resume_from: Path | None) -> dict[str, Any]:
         cfg, net, device = self.config, self.net, self.device
         n, t_len = cfg.num_envs, cfg.num_steps
         batch = n * t_len
         minibatch = batch // cfg.num_minibatches
+        sampler = torch.Generator(device=device).manual_seed(seed)
+        obs_np, _ = env.reset(seed=seed)
+        obs, memory = self._with_memory(self._to_device(obs_np), self._empty_memory(n))
+        rollout = {"obs": obs, "memory": memory, "episode_return": np.zeros(n), "recent": collections.deque(maxlen=n), "episodes": 0}
+        if resume_from is not None:
+            self._resume(resume_from, env, sampler, rollout, seed)
+        obs, memory, episode_return, recent = rollout["obs"], rollout["memory"], rollout["episode_return"], rollout["recent"]
+        episodes = rollout["episodes"]
         iterations = max(0, (total_steps - self.steps_done) // batch)
         total_iterations = self.steps_done // batch + iterations
-        sampler = torch.Generator(device=device).manual_seed(seed)
 
-        obs_np, _ = env.reset(seed=seed + self.steps_done)  # a resumed run continues on fresh users
-        memory = self._empty_memory(n)
-        obs, memory = self._with_memory(self._to_device(obs_np), memory)
         storage = {key: torch.zeros((t_len, *value.shape), dtype=value.dtype, device=device) for key, value in obs.items()}
         slates = torch.zeros((t_len, n, self.slate_size), dtype=torch.int64, device=device)
         log_probs, values, rewards, final_values = (torch.zeros((t_len, n), device=device) for _ in range(4))
         terminated, truncated = (torch.zeros((t_len, n), dtype=torch.bool, device=device) for _ in range(2))
 
-        episode_return = np.zeros(n)
-        recent: collections.deque[float] = collections.deque(maxlen=n)
-        episodes = 0
         writer, csv_file = None, None
         if log_dir is not None:
             os.makedirs(log_dir, exist_ok=True)
             path = Path(log_dir) / "progress.csv"
+            if self.steps_done and path.exists():
+                _drop_rows_after(path, self.steps_done)  # logged after the checkpoint, before the interruption
             csv_file = open(path, "a" if path.exists() and self.steps_done else "w", newline="", encoding="utf-8")
             writer = csv.writer(csv_file)
             if csv_file.tell() == 0:
@@ -607,7 +616,8 @@ class PPOAgent:
                 )
                 stats = self._update(storage, slates, log_probs, advantages, returns, batch, minibatch, sampler)
 
-                if (iteration + 1) % cfg.log_every == 0 or iteration == iterations - 1:
+                done_iterations = self.steps_done // batch  # counted from the run's start, resumed or not
+                if done_iterations % cfg.log_every == 0 or iteration == iterations - 1:
                     elapsed = time.perf_counter() - start
                     rate = (self.steps_done - start_steps) / elapsed
                     mean_return = float(np.mean(recent)) if recent else float("nan")
@@ -620,13 +630,13 @@ class PPOAgent:
                             f"entropy {stats['entropy']:.3f}  kl {stats['approx_kl']:.4f}  value loss {stats['value_loss']:.4f}",
                             flush=True,
                         )
-                if log_dir is not None and cfg.checkpoint_every and (iteration + 1) % cfg.checkpoint_every == 0:
-                    self.save(log_dir)
+                if log_dir is not None and cfg.checkpoint_every and done_iterations % cfg.checkpoint_every == 0:
+                    self._checkpoint(Path(log_dir), env, sampler, obs, memory, episode_return, recent, episodes, seed)
         finally:
             if csv_file is not None:
                 csv_file.close()
         if log_dir is not None:
-            self.save(log_dir)
+            self._checkpoint(Path(log_dir), env, sampler, obs, memory, episode_return, recent, episodes, seed)
         elapsed = time.perf_counter() - start
         return {
             "steps": self.steps_done,
@@ -684,13 +694,12 @@ class PPOAgent:
     # -- saving and loading -----------------------------------------------------------------
 
     def save(self, path: str) -> None:
-        """Write ``weights.pt`` (the network's state dict), ``optimizer.pt`` and ``config.json`` into directory ``path``, each atomically."""
+        """Write ``weights.pt`` (the network's state dict) and ``config.json`` into directory ``path``, each atomically."""
         if self.net is None:
             raise RuntimeError("PPOAgent.save: nothing to save; train() or load() the agent first")
         directory = Path(path)
         directory.mkdir(parents=True, exist_ok=True)
         write_bytes_atomic(directory / WEIGHTS_FILE, torch_bytes({key: value.detach().cpu() for key, value in self.net.state_dict().items()}))
-        write_bytes_atomic(directory / OPTIMIZER_FILE, torch_bytes(self.optimizer.state_dict()))
         meta = {"agent": "ppo", "config": self.config.to_dict(), "dims": self.dims, "slate_size": self.slate_size, "steps_done": self.steps_done}
         write_json_atomic(directory / CONFIG_FILE, meta)  # last: a directory whose config names the steps holds their weights
 
@@ -704,10 +713,10 @@ class PPOAgent:
         except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
             raise ValueError(f"PPOAgent.load: {directory / CONFIG_FILE} is not a PPO config written by PPOAgent.save: {error}") from error
         agent = cls(config=config)
-        agent._restore(directory, resolve_device(device), with_optimizer=False)
+        agent._restore(directory, resolve_device(device))
         return agent
 
-    def _restore(self, directory: Path, device: torch.device, with_optimizer: bool) -> None:
+    def _restore(self, directory: Path, device: torch.device) -> None:
         try:
             meta = json.loads((directory / CONFIG_FILE).read_text(encoding="utf-8"))
             if meta.get("agent") != "ppo":
@@ -722,12 +731,76 @@ class PPOAgent:
             self.net.load_state_dict(state, strict=True)
         except RuntimeError as error:  # missing or unexpected keys, shape mismatch
             raise ValueError(f"PPOAgent.load: {directory / WEIGHTS_FILE} does not fit the network in {CONFIG_FILE}: {error}") from error
-        if with_optimizer and (directory / OPTIMIZER_FILE).exists():
-            try:
-                self.optimizer.load_state_dict(torch.load(directory / OPTIMIZER_FILE, map_location=device, weights_only=True))
-            except Exception as error:  # noqa: BLE001 (torch raises many kinds on a foreign file)
-                raise ValueError(f"PPOAgent.load: {directory / OPTIMIZER_FILE} is not this agent's optimiser state: {error}") from error
         self.steps_done = steps_done
+
+    def _resume_tensors(
+        self, env: gym.vector.VectorEnv, sampler: torch.Generator, rollout: dict[str, Any], seed: int
+    ) -> dict[str, torch.Tensor]:
+        """Everything a resumed run needs, as names -> CPU tensors (see :meth:`train`); ``adam.*`` only for parameters with optimiser state."""
+        recent = np.full(self.config.num_envs, 0.0)
+        recent[: len(rollout["recent"])] = list(rollout["recent"])
+        counters = [self.steps_done, rollout["episodes"], seed, len(rollout["recent"])]
+        return {
+            **{f"net.{key}": value.detach().cpu() for key, value in self.net.state_dict().items()},
+            **adam_tensors(self.optimizer),
+            **{f"obs.{key}": value.cpu() for key, value in rollout["obs"].items()},
+            **{f"memory.{key}": value.cpu() for key, value in rollout["memory"].items()},
+            **{f"env.{key}": value for key, value in sim_state_tensors(env.state).items()},
+            "sampler": sampler.get_state(),
+            "episode_return": torch.from_numpy(rollout["episode_return"].copy()),
+            "recent": torch.from_numpy(recent),  # the last finished episodes' returns, counters[3] of them
+            "counters": torch.tensor(counters, dtype=torch.int64),  # steps done, episodes, seed, recent returns
+        }
+
+    def _checkpoint(
+        self,
+        directory: Path,
+        env: gym.vector.VectorEnv,
+        sampler: torch.Generator,
+        obs: dict[str, torch.Tensor],
+        memory: dict[str, torch.Tensor],
+        episode_return: np.ndarray,
+        recent: collections.deque[float],
+        episodes: int,
+        seed: int,
+    ) -> None:
+        """``resume.pt`` then :meth:`save`'s files: interrupted between them, a resume starts from the newer ``resume.pt``, which is whole."""
+        rollout = {"obs": obs, "memory": memory, "episode_return": episode_return, "recent": recent, "episodes": episodes}
+        write_bytes_atomic(directory / RESUME_FILE, torch_bytes(self._resume_tensors(env, sampler, rollout, seed)))
+        self.save(str(directory))
+
+    def _resume(self, directory: Path, env: gym.vector.VectorEnv, sampler: torch.Generator, rollout: dict[str, Any], seed: int) -> None:
+        """Restore ``directory``'s ``resume.pt`` into the freshly built agent, ``env``, ``sampler`` and ``rollout`` (a fresh start's,
+        whose entries give the names, shapes and dtypes the file must have)."""
+        path, owner = directory / RESUME_FILE, "PPOAgent.train(resume_from)"
+        if not path.is_file():
+            raise ValueError(f"{owner}: {path} is missing; resume_from needs a log_dir that an earlier train() wrote checkpoints into")
+        state = load_state_dict(path, owner)
+        adam = adam_reference(self.optimizer)
+        check_like(state, {**self._resume_tensors(env, sampler, rollout, seed), **adam}, owner, path, optional=frozenset(adam))
+        steps_done, episodes, saved_seed, recent_count = state["counters"].tolist()
+        batch = self.config.num_envs * self.config.num_steps
+        if saved_seed != seed:
+            raise ValueError(f"{owner}: {path} was written by a run with seed {saved_seed}, not {seed}")
+        if steps_done < 0 or steps_done % batch or episodes < 0 or not 0 <= recent_count <= self.config.num_envs:
+            raise ValueError(f"{owner}: {path} counters {state['counters'].tolist()} do not fit rollouts of {batch} steps")
+        self.net.load_state_dict({key[4:]: value for key, value in state.items() if key.startswith("net.")}, strict=True)
+        load_adam_tensors(self.optimizer, {key: value for key, value in state.items() if key in adam})
+        env.state = sim_state_from_tensors({key[4:]: value for key, value in state.items() if key.startswith("env.")})
+        sampler.set_state(state["sampler"])
+        for part in ("obs", "memory"):
+            rollout[part] = {key: state[f"{part}.{key}"].to(self.device) for key in rollout[part]}
+        rollout["episode_return"] = state["episode_return"].numpy().copy()
+        rollout["recent"].extend(state["recent"][:recent_count].tolist())
+        rollout["episodes"] = episodes
+        self.steps_done = steps_done
+
+
+def _drop_rows_after(path: Path, steps: int) -> None:
+    """Keep the header and the rows up to ``steps`` of a ``progress.csv`` (whose first column is the steps)."""
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    kept = lines[:1] + [line for line in lines[1:] if line.split(",", 1)[0].isdigit() and int(line.split(",", 1)[0]) <= steps]
+    write_text_atomic(path, "".join(kept))
 
 
 __all__ = [

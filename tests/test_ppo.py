@@ -255,11 +255,81 @@ def test_history_is_kept_per_row_and_cleared_when_an_episode_starts(trained: tup
     np.testing.assert_array_equal(agent.act(first)[:8], fresh.act(first)[:8])
 
 
-def test_resume_continues_from_checkpoint(trained: tuple[PPOAgent, dict, str]) -> None:
+RESUMED = {**SMALL, "num_envs": 16, "checkpoint_every": 2}
+SHORT_EPISODES = {"max_steps": 6}  # episodes end inside the rollouts of 8 steps: truncations, cleared memory, recent returns
+
+
+def _train_interrupted(log_dir, monkeypatch, interruptions: int) -> tuple[PPOAgent, dict]:
+    """Train for 5 rollouts with checkpoints every 2, interrupted after each of the first ``interruptions``
+    checkpoints and resumed each time by a new agent, as a killed and restarted runner does."""
+    original = PPOAgent._checkpoint
+
+    def checkpoint_then_die(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        if self.steps_done < 16 * 8 * 5 and interrupted[0] < interruptions:
+            interrupted[0] += 1
+            raise KeyboardInterrupt
+
+    interrupted = [0]
+    monkeypatch.setattr(PPOAgent, "_checkpoint", checkpoint_then_die)
+    for attempt in range(interruptions + 1):
+        agent = PPOAgent(env_id=ENV_ID, config_overrides=RESUMED, env_kwargs=SHORT_EPISODES)
+        resume = {"resume_from": str(log_dir)} if attempt else {}
+        try:
+            return agent, agent.train(ENV_ID, steps=16 * 8 * 5, seed=0, device="cpu", log_dir=str(log_dir), **resume)
+        except KeyboardInterrupt:
+            assert agent.steps_done == 16 * 8 * 2 * (attempt + 1)
+    raise AssertionError("the last attempt was interrupted too")
+
+
+def _progress_without_timings(log_dir) -> list[list[str]]:
+    with open(f"{log_dir}/progress.csv", encoding="utf-8") as f:
+        return [row[:1] + row[3:] for row in (line.split(",") for line in f.read().splitlines())]
+
+
+def test_a_run_interrupted_at_checkpoints_resumes_bit_identically(tmp_path, monkeypatch) -> None:
+    whole, whole_summary = _train_interrupted(tmp_path / "whole", monkeypatch, interruptions=0)
+    resumed, resumed_summary = _train_interrupted(tmp_path / "resumed", monkeypatch, interruptions=2)
+    for name, value in whole.net.state_dict().items():
+        assert torch.equal(resumed.net.state_dict()[name], value), name
+    for key in ("steps", "recent_return", "episodes", "policy_loss", "value_loss", "entropy", "approx_kl"):
+        assert resumed_summary[key] == whole_summary[key], key
+    assert whole_summary["episodes"] > 0 and math.isfinite(whole_summary["recent_return"])
+    assert _progress_without_timings(tmp_path / "resumed") == _progress_without_timings(tmp_path / "whole")  # 5 rows, none twice
+    obs = _observations(5)
+    np.testing.assert_array_equal(resumed.act(obs), whole.act(obs))
+
+
+def test_resume_refuses_a_directory_without_resume_state_or_of_another_seed(trained: tuple[PPOAgent, dict, str], tmp_path) -> None:
+    agent, _, log_dir = trained
+    agent.save(str(tmp_path))  # weights and config only
+    with pytest.raises(ValueError, match=r"resume\.pt is missing"):
+        PPOAgent(env_id=ENV_ID, config_overrides=SMALL).train(ENV_ID, steps=64 * 8 * 4, seed=0, device="cpu", resume_from=str(tmp_path))
+    with pytest.raises(ValueError, match="seed 0, not 1"):
+        PPOAgent(env_id=ENV_ID, config_overrides=SMALL).train(ENV_ID, steps=64 * 8 * 4, seed=1, device="cpu", resume_from=log_dir)
+    other = PPOAgent(env_id=ENV_ID, config_overrides={**SMALL, "num_envs": 32})  # the env state has 64 rows
+    with pytest.raises(ValueError, match=r"is torch\.\w+ \(64, \d+\), expected torch\.\w+ \(32, \d+\)"):
+        other.train(ENV_ID, steps=64 * 8 * 4, seed=0, device="cpu", resume_from=log_dir)
+
+
+@pytest.mark.parametrize("tamper", ["nan", "shape", "unknown"])
+def test_a_tampered_resume_state_raises_value_error(trained: tuple[PPOAgent, dict, str], tmp_path, tamper: str) -> None:
+    import shutil
+
     _, _, log_dir = trained
-    agent = PPOAgent(env_id=ENV_ID, config_overrides=SMALL)
-    summary = agent.train(ENV_ID, steps=64 * 8 * 4, seed=0, device="cpu", resume_from=log_dir)
-    assert summary["steps"] == 64 * 8 * 4 and summary["episodes"] >= 0
+    shutil.copytree(log_dir, tmp_path, dirs_exist_ok=True)
+    state = torch.load(tmp_path / "resume.pt", weights_only=True)
+    name = next(key for key in state if key.startswith("adam."))
+    if tamper == "nan":
+        state[name] = torch.full_like(state[name], math.nan)
+    elif tamper == "shape":
+        state[name] = torch.zeros(2, 2)
+    else:
+        state["adam.999.exp_avg"] = torch.zeros(1)
+    torch.save(state, tmp_path / "resume.pt")
+    message = {"nan": "non-finite", "shape": "expected torch.float32", "unknown": "unknown entries"}[tamper]
+    with pytest.raises(ValueError, match=message):
+        PPOAgent(env_id=ENV_ID, config_overrides=SMALL).train(ENV_ID, steps=64 * 8 * 4, seed=0, device="cpu", resume_from=str(tmp_path))
 
 
 @pytest.mark.parametrize("tamper", ["garbage", "missing_key", "extra_key", "shape", "pickle", "config"])

@@ -8,6 +8,8 @@ from __future__ import annotations
 import fcntl
 import json
 import multiprocessing
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -65,6 +67,15 @@ def slow_cold_job(job: Job, protocol, out_dir: str, device: str = "auto") -> dic
     if job.env_id == COLD:
         time.sleep(60)
     return runner.run_job(job, protocol, out_dir, device)
+
+
+def sleeping_job(job: Job, protocol, out_dir: str, device: str = "auto") -> dict:
+    """Records its worker's pid in ``out_dir/started``, then sleeps: a run of these ends only when stopped."""
+    started = Path(out_dir) / "started"
+    started.mkdir(exist_ok=True)
+    (started / str(os.getpid())).touch()
+    time.sleep(120)
+    raise AssertionError("a sleeping job was not stopped")
 
 
 def returns_by_file(directory: Path) -> dict[str, list[float]]:
@@ -266,6 +277,84 @@ def test_ctrl_c_stops_the_local_workers_at_once(tiny, tmp_path):
     assert report.interrupted and report.done == [Job("random", BOREDOM, None)] and time.perf_counter() - start < 30
     assert multiprocessing.active_children() == []
     assert "Run the same command again to resume" in lines[-1]
+
+
+# A runner in its own process: two local workers, each on a sleeping job.
+RUNNER = """
+import sys
+sys.path.insert(0, sys.argv[2])
+import test_runner
+from recsim_bench.scoring import runner
+from recsim_bench.scoring.protocol import load_protocol
+tiny = load_protocol("v1").restrict([test_runner.BOREDOM, test_runner.COLD], episodes=8, train_steps=2048)
+sys.exit(runner.run(["random"], sys.argv[1], protocol=tiny, workers=2, leaderboard=False, job_function=test_runner.sleeping_job).exit_status)
+"""
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie, dead but not yet reaped by its new parent, does not)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except FileNotFoundError:
+        return False
+
+
+def _wait_until(condition, seconds: float, what: str):
+    """``condition()``'s first truthy value, polled for at most ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    pytest.fail(f"{what} within {seconds} s")
+
+
+def _runner_with_two_busy_workers(out: Path) -> tuple[subprocess.Popen, list[int]]:
+    process = subprocess.Popen(
+        [sys.executable, "-c", RUNNER, str(out), str(Path(__file__).parent)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    started = out / "started"
+    workers = _wait_until(lambda: len(list(started.glob("*"))) == 2 and [int(p.name) for p in started.iterdir()], 120, "two workers started")
+    return process, workers
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGKILL])
+def test_the_workers_end_when_the_runner_is_terminated_or_killed(tmp_path, stop):
+    process, workers = _runner_with_two_busy_workers(tmp_path)
+    try:
+        process.send_signal(stop)
+        output, _ = process.communicate(timeout=60)
+        _wait_until(lambda: not any(map(_alive, workers)), 30, "the workers ended")
+    finally:
+        for pid in filter(_alive, workers):
+            os.kill(pid, signal.SIGKILL)
+    if stop == signal.SIGTERM:  # as Ctrl-C: a message, the resume hint, the interrupted status
+        assert process.returncode == runner.INTERRUPTED
+        assert "0 of 2 jobs finished" in output and "Run the same command again to resume" in output
+    else:
+        assert process.returncode == -signal.SIGKILL
+
+
+def test_a_run_refuses_to_start_beside_a_live_worker_of_an_earlier_run(tiny, tmp_path, monkeypatch):
+    monkeypatch.setattr(runner, "WORKER_GRACE", 0.5)
+    worker = subprocess.Popen(  # what a worker of a killed runner would be, were it not stopped
+        [sys.executable, "-c", "import os, sys, time; from recsim_bench.scoring import runner; "
+         "runner._start_worker(os.getppid(), sys.argv[1]); print('ready', flush=True); time.sleep(60)", str(tmp_path)],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert worker.stdout.readline() == "ready\n"
+        with pytest.raises(ValueError, match=rf"out: worker process\(es\) {worker.pid} of an earlier run in .* are still running"):
+            quiet_run(["random"], tmp_path, protocol=tiny, workers=1, job_function=counting_job)
+        assert CALLS == [] and not (tmp_path / "results").exists()
+    finally:
+        worker.kill()
+        worker.wait()
+    report = quiet_run(["random"], tmp_path, protocol=tiny, workers=1, job_function=counting_job)  # its lock went with it
+    assert report.exit_status == 0 and len(CALLS) == 2 and list((tmp_path / ".workers").iterdir()) == []
 
 
 def test_ray_backend_runs_the_same_jobs(tiny, tmp_path):

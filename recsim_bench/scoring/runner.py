@@ -35,7 +35,10 @@ which writes it atomically (:func:`~recsim_bench.scoring.results.write_result`);
 midway leaves no result, only its checkpoints, and an agent whose ``train`` takes ``resume_from``
 (ppo) continues from its last checkpoint (up to the same budget; the result then records the steps
 trained on in all and the wall time of the resumed part of training). The jobs of a run are
-distinct and each is started once; a lock on ``DIR/.lock`` keeps a second run out of the same directory.
+distinct and each is started once; a lock on ``DIR/.lock`` keeps a second run out of the same directory,
+and each local worker holds a lock on ``DIR/.workers/<pid>`` while it lives, so that no run starts beside
+a worker of an earlier one. SIGTERM stops a run as Ctrl-C does; local workers end when the runner ends,
+however it ends.
 
 Backends:
 
@@ -60,6 +63,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import ctypes
 import dataclasses
 import fcntl
 import functools
@@ -70,10 +74,12 @@ import multiprocessing
 import os
 import re
 import signal
+import sys
+import threading
 import time
 import traceback
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import IO, Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -95,6 +101,11 @@ RAY_HINT = "pip install 'recsim-bench[ray]'"
 _NOT_COMPARABLE = "not a published protocol: its numbers are NOT comparable with published results"
 
 _DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
+_WORKERS = ".workers"  # in DIR: one file per live local worker, locked by it (named by its pid)
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+_worker_lock: IO[str] | None = None  # a worker's own lock file, open (hence locked) while the worker lives
+#: Seconds a run waits for the workers of an earlier run to end before it refuses to start.
+WORKER_GRACE = 5.0
 _THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
@@ -269,9 +280,50 @@ def _attempt(call: Callable[[Job], dict[str, Any]], job: Job) -> Outcome:
         return error
 
 
-def _ignore_interrupts() -> None:
-    """Workers leave Ctrl-C to the runner, which stops them."""
+def _start_worker(runner_pid: int, out_dir: str) -> None:
+    """Set up a local worker: it leaves Ctrl-C to the runner (which stops it), ends when the runner ends, and
+    holds ``out_dir/.workers/<pid>`` locked while it lives (see :func:`_live_workers`)."""
+    global _worker_lock
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        # SIGKILL when the thread that started this worker ends: run()'s calling thread, which outlives the pool.
+        if ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    else:
+        threading.Thread(target=_end_when_orphaned, args=(runner_pid,), daemon=True).start()
+    if os.getppid() != runner_pid:  # the runner ended before the signal was armed
+        os._exit(1)
+    directory = Path(out_dir) / _WORKERS
+    directory.mkdir(exist_ok=True)
+    _worker_lock = open(directory / str(os.getpid()), "w", encoding="utf-8")
+    fcntl.flock(_worker_lock, fcntl.LOCK_EX)
+
+
+def _end_when_orphaned(runner_pid: int) -> None:
+    """Where there is no parent-death signal: end this process once its parent is no longer the runner."""
+    while os.getppid() == runner_pid:
+        time.sleep(1.0)
+    os._exit(1)
+
+
+def _live_workers(out: Path) -> list[str]:
+    """The pids of the workers of earlier runs that still hold their lock in ``out/.workers``, waiting up to
+    :data:`WORKER_GRACE` seconds for those that are ending (a killed runner's workers get their signal as it
+    dies); the files of ended workers are removed."""
+    deadline = time.monotonic() + WORKER_GRACE
+    while True:
+        live = []
+        for path in sorted((out / _WORKERS).glob("*")):
+            with open(path, "a", encoding="utf-8") as handle:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    live.append(path.name)
+                    continue
+                path.unlink()
+        if not live or time.monotonic() > deadline:
+            return live
+        time.sleep(0.1)
 
 
 @contextlib.contextmanager
@@ -286,8 +338,9 @@ def _one_thread_per_process() -> Iterator[None]:
             os.environ.pop(name, None)
 
 
-def _local(jobs: list[Job], call: Callable[[Job], dict[str, Any]], workers: int) -> Iterator[tuple[Job, Outcome]]:
-    """Run ``jobs`` in the calling process (one worker) or in ``workers`` spawned processes; yields them as they end."""
+def _local(jobs: list[Job], call: Callable[[Job], dict[str, Any]], workers: int, out: Path) -> Iterator[tuple[Job, Outcome]]:
+    """Run ``jobs`` in the calling process (one worker) or in ``workers`` spawned processes (see :func:`_start_worker`);
+    yields them as they end."""
     if workers == 1:
         for job in jobs:
             yield job, _attempt(call, job)
@@ -296,7 +349,9 @@ def _local(jobs: list[Job], call: Callable[[Job], dict[str, Any]], workers: int)
     running: dict[concurrent.futures.Future, Job] = {}
     with _one_thread_per_process():
         context = multiprocessing.get_context("spawn")
-        pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=context, initializer=_ignore_interrupts)
+        pool = concurrent.futures.ProcessPoolExecutor(
+            workers, mp_context=context, initializer=_start_worker, initargs=(os.getpid(), str(out))
+        )
         try:
 
             def submit() -> None:  # one job per idle worker: nothing queues up behind a running job
@@ -372,6 +427,23 @@ def _ray(
 
 # ----------------------------------------------------------------------------- the run
 @contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM raises ``KeyboardInterrupt`` as Ctrl-C does (where signals can be handled: the main thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
 def _claim(out: Path, protocol: Protocol) -> Iterator[None]:
     """Lock ``out`` for this run and record the protocol; a run of another protocol version in ``out`` raises ``ValueError``."""
     out.mkdir(parents=True, exist_ok=True)
@@ -380,6 +452,12 @@ def _claim(out: Path, protocol: Protocol) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise ValueError(f"out: another recsim-bench run is using {out}") from None
+        live = _live_workers(out)
+        if live:
+            raise ValueError(
+                f"out: worker process(es) {', '.join(live)} of an earlier run in {out} are still running; "
+                f"wait for them to end or stop them (kill {' '.join(live)}), then run again"
+            )
         recorded = out / "protocol.json"
         if recorded.is_file():
             version = json.loads(recorded.read_text(encoding="utf-8")).get("version")
@@ -498,8 +576,8 @@ def run(
     ``workers`` defaults to one per CPU for ``local`` and to no limit (the cluster's resources)
     for ``ray``. Every argument is checked before any job runs (``ValueError`` naming the argument
     and the allowed values). Prints a line per finished job, then the summary table and, with
-    ``leaderboard``, the leaderboard's tables (written to ``out_dir/leaderboard``). Ctrl-C stops the
-    running jobs and returns a report with ``interrupted`` set.
+    ``leaderboard``, the leaderboard's tables (written to ``out_dir/leaderboard``). Ctrl-C or SIGTERM
+    stops the running jobs and returns a report with ``interrupted`` set.
     """
     protocol = load_protocol(protocol)
     _check_options(backend, workers, device, address)
@@ -521,12 +599,12 @@ def run(
         )
         if backend == "local":
             call = functools.partial(job_function, protocol=protocol, out_dir=str(out), device=device)
-            outcomes = _local(todo, call, workers)
+            outcomes = _local(todo, call, workers, out)
         else:
             outcomes = _ray(todo, job_function, protocol, str(out), device, workers, address)
         start = time.perf_counter()
         try:
-            with contextlib.closing(outcomes):
+            with _sigterm_as_interrupt(), contextlib.closing(outcomes):
                 for count, (job, outcome) in enumerate(outcomes, start=1):
                     if isinstance(outcome, Exception):
                         report.failed[job] = f"{type(outcome).__name__}: {outcome}"
