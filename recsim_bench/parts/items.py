@@ -121,6 +121,11 @@ class TopicQualityItems(ItemModel):
         check_range(self, "trashy_fraction", 0.0, 1.0)
         check_finite(self, "min_quality")
         check_finite(self, "max_quality")
+        if not self.min_quality <= 0.0 <= self.max_quality:  # the trashy means run up to 0, the nutritious ones on from 0
+            raise ValueError(
+                f"item_model {self.name!r}: need min_quality <= 0 <= max_quality, "
+                f"got min_quality={self.min_quality!r}, max_quality={self.max_quality!r}"
+            )
         check_positive(self, "quality_stddev", strict=False)
         check_range(self, "video_length", 1e-9, 100.0)  # RecSim's MAX_VIDEO_LENGTH is 100
 
@@ -304,8 +309,23 @@ class CatalogueItems(ItemModel):
         }
         return [columns[a].astype(np.float32) for a in CATALOGUE_OBSERVABLE if a in self.observed]
 
+    @property
+    def num_features(self) -> int:
+        """From the parameters alone, without building the catalogue (memory is estimated before it is built)."""
+        widths = {"topic": self.num_topics, "embedding": self.embedding_dim}
+        return sum(widths.get(attribute, 1) for attribute in self.observed)
+
     def feature_bounds(self) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
-        table = np.concatenate(self._observed_columns(), axis=1)
+        # Finite parameters can still overflow: a price is exp(price_log_mean + price_log_stddev * z), float32 when observed.
+        with np.errstate(over="ignore", invalid="ignore"):  # reported below, naming the parameters
+            table = np.concatenate(self._observed_columns(), axis=1)
+        overflowed = [name for name, values in self.catalogue.items() if not np.all(np.isfinite(values))]
+        if overflowed or not np.all(np.isfinite(table)):
+            raise ValueError(
+                f"item_model {self.name!r}: price_log_mean={self.price_log_mean!r}, price_log_stddev={self.price_log_stddev!r}, "
+                f"topic_spread={self.topic_spread!r} give non-finite {overflowed or list(self.observed)} "
+                "(an observed price is float32: keep log prices below 88)"
+            )
         low, high = table.min(axis=0), table.max(axis=0)
         if "topic" in self.observed:  # a one-hot column of a topic that no item has is still a 0/1 column
             low[: self.num_topics], high[: self.num_topics] = 0.0, 1.0
