@@ -318,14 +318,17 @@ class CatalogueItems(ItemModel):
     def feature_bounds(self) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
         # Finite parameters can still overflow: a price is exp(price_log_mean + price_log_stddev * z), float32 when observed.
         with np.errstate(over="ignore", invalid="ignore"):  # reported below, naming the parameters
-            table = np.concatenate(self._observed_columns(), axis=1)
+            columns = self._observed_columns()
+        observed = [a for a in CATALOGUE_OBSERVABLE if a in self.observed]
         overflowed = [name for name, values in self.catalogue.items() if not np.all(np.isfinite(values))]
-        if overflowed or not np.all(np.isfinite(table)):
+        overflowed += [name for name, values in zip(observed, columns) if name not in overflowed and not np.all(np.isfinite(values))]
+        if overflowed:
             raise ValueError(
                 f"item_model {self.name!r}: price_log_mean={self.price_log_mean!r}, price_log_stddev={self.price_log_stddev!r}, "
-                f"topic_spread={self.topic_spread!r} give non-finite {overflowed or list(self.observed)} "
+                f"topic_spread={self.topic_spread!r} give non-finite {overflowed} "
                 "(an observed price is float32: keep log prices below 88)"
             )
+        table = np.concatenate(columns, axis=1)
         low, high = table.min(axis=0), table.max(axis=0)
         if "topic" in self.observed:  # a one-hot column of a topic that no item has is still a 0/1 column
             low[: self.num_topics], high[: self.num_topics] = 0.0, 1.0
