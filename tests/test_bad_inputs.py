@@ -183,3 +183,80 @@ def test_set_task_on_integer_rows_sets_exactly_those_rows(rows: list[int]) -> No
     users = vector.reset(seed=0)[1]["task"]["user"]
     expected = {row % N for row in rows}
     assert {row for row in range(N) if users[row] == 7} == expected
+
+
+# ---------------------------------------------------------------- memory
+
+ENV_IDS = sorted(env_id for env_id in gym.registry if env_id.startswith("RecSimBench/"))
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: gym.make(ENV_ID, num_candidates=10**7),
+        lambda: gym.make_vec(ENV_ID, num_envs=10**8),
+        lambda: gym.make_vec(ENV_ID, num_envs=10**8, vectorization_mode="vector_entry_point"),
+    ],
+    ids=["single 10**7 candidates", "sync vector 10**8 rows", "vector 10**8 rows"],
+)
+def test_a_configuration_that_does_not_fit_is_refused_before_it_allocates(monkeypatch, make) -> None:
+    import tracemalloc
+
+    from recsim_bench import simulator
+
+    monkeypatch.setattr(simulator, "available_memory", lambda: 64 * 2**30)  # a large machine: still far too little
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=r"needs about [\d.]+ GiB \([\d,]+ bytes\), more than the available memory \(64 GiB\).*memory_limit"):
+            make()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2**24  # refused from the sizes alone: nothing of the estimated size was allocated
+
+
+def test_memory_limit_overrides_the_available_memory_both_ways() -> None:
+    with pytest.raises(ValueError, match=r"more than memory_limit \(9.31e-07 GiB\)"):
+        gym.make(ENV_ID, memory_limit=1000)
+    gym.make_vec(ENV_ID, num_envs=2, vectorization_mode="vector_entry_point", memory_limit=2**40).reset(seed=0)
+    for bad in (0, -1, 1.5, True, "1G"):
+        with pytest.raises(ValueError, match=re.escape(f"memory_limit must be a number of bytes >= 1, or None for the available memory; got {bad!r}")):
+            gym.make(ENV_ID, memory_limit=bad)
+
+
+def test_a_catalogue_cannot_offer_more_candidates_than_it_has_items() -> None:
+    with pytest.raises(ValueError, match=re.escape("num_candidates must be <= the catalogue's num_items (1000), got 1001")):
+        gym.make("RecSimBench/Ecommerce-v0", num_candidates=1001)
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_the_memory_estimate_bounds_what_a_vector_env_allocates_from_above(env_id: str) -> None:
+    import tracemalloc
+
+    from recsim_bench.simulator import memory_estimate
+
+    tracemalloc.start()
+    try:
+        env = gym.make_vec(env_id, num_envs=2000, vectorization_mode="vector_entry_point", autoreset_mode="same_step")
+        env.reset(seed=0)
+        for _ in range(3):
+            env.step(env.action_space.sample())
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    sim = env.unwrapped.sim
+    estimate = memory_estimate(sim.item_model, sim.user_model, sim.response_model, sim.num_candidates, sim.slate_size, 2000)
+    assert peak <= estimate <= 4 * peak
+
+
+def test_available_memory_is_what_proc_meminfo_reports_at_most() -> None:
+    from recsim_bench.simulator import available_memory
+
+    memory = available_memory()
+    assert memory is not None and memory > 0
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            reported = next(int(line.split()[1]) * 1024 for line in meminfo if line.startswith("MemAvailable:"))
+    except (OSError, StopIteration):
+        pytest.skip("no /proc/meminfo with MemAvailable here")
+    assert memory <= reported * 1.5  # the two reads are moments apart; other processes allocate meanwhile

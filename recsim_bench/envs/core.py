@@ -100,10 +100,17 @@ def _stacked_observation_space(space: spaces.Dict, n: int) -> spaces.Dict:
     return spaces.Dict({key: _stacked_box(box, n) for key, box in space.spaces.items()})
 
 
-def build_simulator(defaults: dict[str, Any], kwargs: dict[str, Any], shell_arguments: tuple[str, ...]) -> Simulator:
+def build_simulator(
+    defaults: dict[str, Any],
+    kwargs: dict[str, Any],
+    shell_arguments: tuple[str, ...],
+    rows: int = 1,
+    memory_limit: int | None = None,
+) -> Simulator:
     """A simulator from an environment's defaults overridden by ``gym.make`` kwargs.
 
-    ``shell_arguments`` are the env class's own arguments, named in the error for an unknown one.
+    ``shell_arguments`` are the env class's own arguments, named in the error for an unknown one;
+    ``rows`` and ``memory_limit`` are the :class:`~recsim_bench.simulator.Simulator`'s.
     """
     unknown = sorted(set(kwargs) - set(ENV_ARGUMENTS))
     if unknown:
@@ -120,6 +127,8 @@ def build_simulator(defaults: dict[str, Any], kwargs: dict[str, Any], shell_argu
         num_candidates=config["num_candidates"],
         slate_size=config["slate_size"],
         max_steps=config["max_steps"],
+        rows=rows,
+        memory_limit=memory_limit,
     )
 
 
@@ -169,15 +178,17 @@ class RecEnv(gym.Env):
 
     Args:
         split: the users of episodes reset without a task: ``"train"`` (default) or ``"test"``.
+        memory_limit: bytes above which a configuration's estimated memory is refused at once, with the
+            estimate in the message (``None``: the machine's available memory; see :class:`Simulator`).
         **kwargs: the environment's parts and sizes.
     """
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": []}
     defaults: ClassVar[dict[str, Any]] = {}
 
-    def __init__(self, split: str = "train", **kwargs: Any) -> None:
+    def __init__(self, split: str = "train", memory_limit: int | None = None, **kwargs: Any) -> None:
         self._split = tasks.split_code(split)
-        self.sim = build_simulator(self.defaults, kwargs, ("split",))
+        self.sim = build_simulator(self.defaults, kwargs, ("split", "memory_limit"), rows=LOOKAHEAD, memory_limit=memory_limit)
         self.observation_space = self.sim.observation_space
         self.action_space = SlateSpace(self.sim.num_candidates, self.sim.slate_size)
         self._task: tuple[int, int] | None = None  # (split code, user index) of a set task
@@ -307,6 +318,8 @@ class RecVectorEnv(VectorEnv):
         num_threads: threads that step disjoint blocks of rows (numpy releases the GIL); ``None``
             uses every available core, with at least :data:`MIN_ROWS_PER_THREAD` rows each. Rows
             never interact, so the numbers do not depend on it.
+        memory_limit: bytes above which a configuration's estimated memory (``num_envs`` rows) is refused
+            at once, with the estimate in the message (``None``: the machine's available memory).
         **kwargs: the environment's parts and sizes (see the single env's card).
     """
 
@@ -319,6 +332,7 @@ class RecVectorEnv(VectorEnv):
         autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
         split: str = "train",
         num_threads: int | None = None,
+        memory_limit: int | None = None,
         **kwargs: Any,
     ) -> None:
         if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
@@ -326,7 +340,10 @@ class RecVectorEnv(VectorEnv):
         mode = _autoreset_mode(autoreset_mode)
         default_split = tasks.split_code(split)
         threads = _thread_count(num_threads, int(num_envs))
-        self.sim = build_simulator(self.defaults, kwargs, ("num_envs", "autoreset_mode", "split", "num_threads"))
+        self.sim = build_simulator(
+            self.defaults, kwargs, ("num_envs", "autoreset_mode", "split", "num_threads", "memory_limit"),
+            rows=int(num_envs), memory_limit=memory_limit,
+        )
         self.metadata = {**self.metadata, "autoreset_mode": mode}
         self.num_envs = int(num_envs)
         self.single_observation_space = self.sim.observation_space

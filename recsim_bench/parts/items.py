@@ -45,6 +45,13 @@ class ItemModel(Part):
     def num_features(self) -> int:
         return len(self.feature_bounds()[0])
 
+    def memory_bytes(self, num_candidates: int) -> int:
+        """Bytes the model itself holds (tables built once) when it offers ``num_candidates`` per row."""
+        return 0
+
+    def check_num_candidates(self, num_candidates: int) -> None:
+        """Refuse a number of candidates per row that the model cannot offer (any number by default)."""
+
     def feature_bounds(self) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
         """Lower and upper bounds of the observed features, each of shape ``(num_features,)``."""
         raise NotImplementedError
@@ -314,6 +321,18 @@ class CatalogueItems(ItemModel):
         """From the parameters alone, without building the catalogue (memory is estimated before it is built)."""
         widths = {"topic": self.num_topics, "embedding": self.embedding_dim}
         return sum(widths.get(attribute, 1) for attribute in self.observed)
+
+    def check_num_candidates(self, num_candidates: int) -> None:
+        if num_candidates > self.num_items:
+            raise ValueError(f"num_candidates must be <= the catalogue's num_items ({self.num_items}), got {num_candidates}")
+
+    def memory_bytes(self, num_candidates: int) -> int:
+        # The attributes (embeddings drawn in float64), the two cached feature tables, and the stride offsets table.
+        n, k = self.num_items, num_candidates
+        attributes = n * (8 * 5 + 4 * self.embedding_dim + 2 * 8 * self.embedding_dim)
+        tables = 3 * 4 * n * (self.num_features + self.num_topics + 8)
+        offsets = 8 * n * (k + 1) if k < n else 0
+        return attributes + tables + offsets
 
     def feature_bounds(self) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
         # Finite parameters can still overflow: a price is exp(price_log_mean + price_log_stddev * z), float32 when observed.
