@@ -17,6 +17,8 @@ import typing
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 #: Agent name -> ``"module:Class"``.
 AGENTS: dict[str, str] = {
     "random": "baselines.random_agent:RandomAgent",
@@ -82,6 +84,14 @@ def build_config(config_class: type, values: dict[str, Any], source: str = "conf
     return config_class(**checked)
 
 
+def check_steps(steps: Any, at_least: int = 1, why: str = "") -> int:
+    """``steps`` (a training budget) as an int; anything but an integer >= ``at_least`` raises ``ValueError``,
+    before training writes anything. ``why`` explains a lower bound above 1."""
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < at_least:
+        raise ValueError(f"steps must be an integer >= {at_least}{why}, got {steps!r}")
+    return int(steps)
+
+
 def make_agent(name: str, env_id: str, config_overrides: dict[str, Any] | None = None, **kwargs: Any) -> Any:
     """Agent ``name`` for ``env_id``, configured by its TOML file then ``config_overrides``.
 
@@ -93,4 +103,4 @@ def make_agent(name: str, env_id: str, config_overrides: dict[str, Any] | None =
     return cls(env_id, config, **kwargs)
 
 
-__all__ = ["AGENTS", "CONFIG_DIR", "agent_class", "build_config", "load_config", "make_agent"]
+__all__ = ["AGENTS", "CONFIG_DIR", "agent_class", "build_config", "check_steps", "load_config", "make_agent"]

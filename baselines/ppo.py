@@ -67,6 +67,7 @@ from numpy.typing import NDArray
 from torch import nn
 
 import recsim_bench  # noqa: F401  (registers the environments)
+from baselines import check_steps
 from baselines.checkpoint import (
     adam_reference,
     adam_tensors,
@@ -512,6 +513,11 @@ class PPOAgent:
             is the mean training return of the last ``num_envs`` finished episodes (``nan`` if none).
         """
         cfg = self.config
+        rollout = cfg.num_envs * cfg.num_steps
+        if resume_from is None:  # fewer steps than one rollout would train nothing and save the initial weights
+            check_steps(steps, rollout, f" (one rollout: num_envs * num_steps = {cfg.num_envs} * {cfg.num_steps})")
+        else:
+            check_steps(steps)
         device_ = resolve_device(device)
         torch.manual_seed(seed)
         if device_.type == "cuda":

@@ -130,9 +130,10 @@ def check_integer(part: Part, field: str, low: int) -> None:
 
 
 def check_nonnegative(part: Part, field: str) -> None:
-    """Every entry of a number or (nested) list of numbers is >= 0."""
-    if np.any(_numbers(part, field) < 0):
-        raise ValueError(f"{part.kind} {part.name!r}: {field} must be >= 0, got {getattr(part, field)!r}")
+    """Every entry of a number or (nested) list of numbers is finite and >= 0 (NaN fails every comparison, so it is named)."""
+    values = _numbers(part, field)
+    if not np.all(np.isfinite(values) & (values >= 0)):
+        raise ValueError(f"{part.kind} {part.name!r}: {field} must be finite and >= 0, got {getattr(part, field)!r}")
 
 
 def check_finite(part: Part, field: str) -> None:

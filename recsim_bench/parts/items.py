@@ -46,6 +46,13 @@ class ItemModel(Part):
     def num_features(self) -> int:
         return len(self.feature_bounds()[0])
 
+    def memory_bytes(self, num_candidates: int) -> int:
+        """Bytes the model itself holds (tables built once) when it offers ``num_candidates`` per row."""
+        return 0
+
+    def check_num_candidates(self, num_candidates: int) -> None:
+        """Refuse a number of candidates per row that the model cannot offer (any number by default)."""
+
     def feature_bounds(self) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
         """Lower and upper bounds of the observed features, each of shape ``(num_features,)``."""
         raise NotImplementedError
@@ -127,6 +134,11 @@ class TopicQualityItems(ItemModel):
         check_range(self, "trashy_fraction", 0.0, 1.0)
         check_finite(self, "min_quality")
         check_finite(self, "max_quality")
+        if not self.min_quality <= 0.0 <= self.max_quality:  # the trashy means run up to 0, the nutritious ones on from 0
+            raise ValueError(
+                f"item_model {self.name!r}: need min_quality <= 0 <= max_quality, "
+                f"got min_quality={self.min_quality!r}, max_quality={self.max_quality!r}"
+            )
         check_positive(self, "quality_stddev", strict=False)
         check_range(self, "video_length", 1e-9, 100.0)  # RecSim's MAX_VIDEO_LENGTH is 100
 
@@ -320,8 +332,38 @@ class CatalogueItems(ItemModel):
         }
         return [columns[a].astype(np.float32) for a in CATALOGUE_OBSERVABLE if a in self.observed]
 
+    @property
+    def num_features(self) -> int:
+        """From the parameters alone, without building the catalogue (memory is estimated before it is built)."""
+        widths = {"topic": self.num_topics, "embedding": self.embedding_dim}
+        return sum(widths.get(attribute, 1) for attribute in self.observed)
+
+    def check_num_candidates(self, num_candidates: int) -> None:
+        if num_candidates > self.num_items:
+            raise ValueError(f"num_candidates must be <= the catalogue's num_items ({self.num_items}), got {num_candidates}")
+
+    def memory_bytes(self, num_candidates: int) -> int:
+        # The attributes (embeddings drawn in float64), the two cached feature tables, and the stride offsets table.
+        n, k = self.num_items, num_candidates
+        attributes = n * (8 * 5 + 4 * self.embedding_dim + 2 * 8 * self.embedding_dim)
+        tables = 3 * 4 * n * (self.num_features + self.num_topics + 8)
+        offsets = 8 * n * (k + 1) if k < n else 0
+        return attributes + tables + offsets
+
     def feature_bounds(self) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
-        table = np.concatenate(self._observed_columns(), axis=1)
+        # Finite parameters can still overflow: a price is exp(price_log_mean + price_log_stddev * z), float32 when observed.
+        with np.errstate(over="ignore", invalid="ignore"):  # reported below, naming the parameters
+            columns = self._observed_columns()
+        observed = [a for a in CATALOGUE_OBSERVABLE if a in self.observed]
+        overflowed = [name for name, values in self.catalogue.items() if not np.all(np.isfinite(values))]
+        overflowed += [name for name, values in zip(observed, columns) if name not in overflowed and not np.all(np.isfinite(values))]
+        if overflowed:
+            raise ValueError(
+                f"item_model {self.name!r}: price_log_mean={self.price_log_mean!r}, price_log_stddev={self.price_log_stddev!r}, "
+                f"topic_spread={self.topic_spread!r} give non-finite {overflowed} "
+                "(an observed price is float32: keep log prices below 88)"
+            )
+        table = np.concatenate(columns, axis=1)
         low, high = table.min(axis=0), table.max(axis=0)
         if "topic" in self.observed:  # a one-hot column of a topic that no item has is still a 0/1 column
             low[: self.num_topics], high[: self.num_topics] = 0.0, 1.0
