@@ -209,6 +209,7 @@ def test_a_schema_1_file_still_validates_with_its_training_steps_unknown(tiny, r
     old = {key: value for key, value in result.items() if key != "train_steps"}
     old["schema_version"] = 1
     assert R.validate_result(reseal(old), tiny) == [] and R.train_steps_of(old) == "unknown"
+    assert R.train_steps_of(dict(old, seeds={"train": None, "eval": 10_000})) is None  # no training seed: it does not learn
     assert R.train_steps_of(result) == 1000
     assert R.validate_result(reseal(dict(old, train_steps=1000)), tiny) == ["schema: unexpected key 'train_steps'"]
     assert R.validate_result(reseal(dict(old, schema_version=3)), tiny) == [

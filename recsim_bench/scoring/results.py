@@ -119,8 +119,11 @@ def _top_schema(version: Any) -> dict[str, tuple[type, ...]]:
 
 
 def train_steps_of(result: Mapping[str, Any]) -> int | None | str:
-    """The environment steps ``result``'s agent trained on: an int, ``None`` (it does not learn), or ``"unknown"`` (schema 1)."""
-    return "unknown" if result.get("schema_version") == 1 else result["train_steps"]
+    """The environment steps ``result``'s agent trained on: an int, ``None`` (no training seed: it does not learn),
+    or ``"unknown"`` (a schema 1 file with a training seed)."""
+    if result.get("schema_version") == 1:
+        return None if result["seeds"]["train"] is None else "unknown"
+    return result["train_steps"]
 
 
 # ----------------------------------------------------------------------------- checksum
