@@ -687,3 +687,22 @@ def test_the_policy_digest_of_a_checkpoint_changes_with_its_weights(tmp_path):
     agent.save(str(tmp_path / "ckpt"))
     assert R.policy_digest(str(tmp_path / "ckpt")) != first
     assert R.policy_digest("no_such_module_xyz:make") is None
+
+
+def test_a_checkpoint_of_recsim_bench_train_gives_its_training_steps_and_time(tmp_path, tiny, capsys):
+    from recsim_bench import cli
+
+    out = tmp_path / "Boredom-v0" / "seed3"
+    assert cli.main(["train", "greedy", BOREDOM, "--steps", "300", "--seed", "3", "--device", "cpu", "--out", str(out)]) == 0
+    capsys.readouterr()
+    summary = json.loads((out / "run.json").read_text(encoding="utf-8"))["summary"]
+    assert summary["steps"] == 512  # two steps of 256 rows: the most that 300 asks for, rounded up to whole steps
+    (result,) = R.evaluate(str(tmp_path / "{env}" / "seed{seed}"), tiny, agent_name="greedy", env_ids=[BOREDOM], train_seed=3)
+    assert result["train_steps"] == 512 and result["wall_time"]["train"] == summary["wall_time"]
+    assert R.validate_result(result, tiny) == []
+    (given,) = R.evaluate(str(out), tiny, agent_name="greedy", env_ids=[BOREDOM], train_seed=3, train_steps=600, train_wall_time=1.0)
+    assert (given["train_steps"], given["wall_time"]["train"]) == (600, 1.0)  # what the caller says wins
+    with pytest.raises(ValueError, match=r"run.json: trained with seed 3, not train_seed 4"):
+        R.evaluate(str(out), tiny, agent_name="greedy", env_ids=[BOREDOM], train_seed=4)
+    with pytest.raises(ValueError, match=r"train_steps: with a train_seed, give the environment steps"):
+        R.evaluate(random_agent, tiny, env_ids=[BOREDOM], train_seed=0)  # no checkpoint to read them from
