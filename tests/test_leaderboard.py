@@ -55,12 +55,13 @@ def sessions_with_mean(mean: float, users: int = 4) -> np.ndarray:
     return np.tile(mean + np.array([-1.0, -1.0, 0.0, 1.0, 1.0]), (users, 1))
 
 
-def put(directory: Path, protocol: P.Protocol, agent: str, env_id: str, seed: int | None, returns=None, sessions=None) -> Path:
-    """Write one result file of ``agent`` under ``directory/agent/``; ColdStart takes ``sessions`` (users x 5)."""
+def put(directory: Path, protocol: P.Protocol, agent: str, env_id: str, seed: int | None, returns=None, sessions=None, steps=1000) -> Path:
+    """Write one result file of ``agent`` under ``directory/agent/``; ColdStart takes ``sessions`` (users x 5).
+    A trained run (with a seed) trained on ``steps``."""
     if sessions is not None:
         sessions = np.asarray(sessions, dtype=np.float64)
         returns = sessions.mean(axis=1)
-    result = R.make_result(agent, env_id, protocol, returns, sessions, train_seed=seed, train_steps=None if seed is None else 1000)
+    result = R.make_result(agent, env_id, protocol, returns, sessions, train_seed=seed, train_steps=None if seed is None else steps)
     (directory / agent).mkdir(parents=True, exist_ok=True)
     return R.write_result(directory / agent / R.result_filename(result), result)
 
@@ -271,9 +272,47 @@ def test_csv_cells_that_a_spreadsheet_would_run_are_escaped(tiny):
         normalised=L.Interval(-0.25, -0.3, -0.2),
         run_scores=np.array([-0.25]),
         sessions=None,
+        train_steps=(None,),
+        verified=(None,),
     )
     text = L.render_csv(tiny, {entry.agent: {BOREDOM: entry}}, [])
     row = next(csv.DictReader(text.splitlines()))
     assert row["agent"] == "'=HYPERLINK(\"http://x\")"
     assert (row["mean_return"], row["mean_return_low"], row["normalised"]) == ("-2.5", "-3.0", "-0.25")  # numbers stay numbers
     assert [L._value(v) for v in ("+1", "-x", "@sum", "\tx", "plain", -1, None)] == ["'+1", "'-x", "'@sum", "'\tx", "plain", "-1", ""]
+
+
+def record(path: Path, outcome: str) -> None:
+    """A verification record beside the result at ``path``, as ``validate --rerun`` writes it."""
+    result = R.read_result(path)
+    reasons = [] if outcome == "exact" else ["rerun: returns differ"]
+    mean = float(np.mean(result["returns"])) + (0.0 if outcome != "mismatch" else 100.0)
+    rerun = R.RerunOutcome(reasons, len(result["returns"]), 0 if outcome == "exact" else 1, 1e-13, mean, (mean - 1.0, mean + 1.0) if outcome != "mismatch" else (0.0, 1.0))
+    assert rerun.outcome == outcome
+    R.write_result(R.verification_path(path), R.verification_record(result, path, "my_agents:load", rerun))
+
+
+def test_verified_entries_and_the_training_budget_are_shown(tmp_path, tiny, ranked):
+    for env, name in ((BOREDOM, "b__Boredom-v0__v1__seed-none.json"), (COLD, "b__ColdStart-v0__v1__seed-none.json")):
+        record(ranked / "b" / name, "exact")
+    record(ranked / "a" / "a__Boredom-v0__v1__seed0.json", "within_ci")
+    record(ranked / "a" / "a__ColdStart-v0__v1__seed0.json", "exact")
+    for seed in SEEDS:
+        record(ranked / "c" / f"c__Boredom-v0__v1__seed{seed}.json", "within_ci")
+    put(ranked, tiny, "d", BOREDOM, 0, np.full(4, 2.0), steps=500)
+    put(ranked, tiny, "d", BOREDOM, 1, np.full(4, 2.0), steps=2_000_000)
+    record(ranked / "d" / "d__Boredom-v0__v1__seed1.json", "mismatch")
+    tables = L.write_leaderboard([ranked], tmp_path / "out", protocol=tiny, figures=False)
+    rows = read_csv(tmp_path / "out")
+    assert "| 1 | b | 1† | 0.500 [0.500, 0.500] | 0.500 [0.500, 0.500] | 0.500 | 0.70 [0.50, 0.90] | a | – | yes |" in tables
+    assert "| 2 | a | 5 | 0.358 [" in tables and tables.split("| 2 | a | 5 | 0.358 [")[1].split("\n")[0].endswith("| b | 1,000 | 2 of 10 |")
+    assert "| c | 5 | 9.00 [9.00, 9.00] | 0.900 [0.900, 0.900] | 1,000 | ≈ |" in tables
+    assert "| d | 2 | 2.00 [2.00, 2.00] | 0.200 [0.200, 0.200] | 500–2,000,000 | rerun differs |" in tables
+    assert (rows["overall", "overall", "b"]["train_steps"], rows["overall", "overall", "b"]["verification"]) == ("", "yes")
+    a = rows["env", BOREDOM, "a"]
+    assert (a["train_steps"], a["verified_runs"], a["verification"]) == ("1000", "1", "1 of 5")
+    assert rows["overall", "overall", "a"]["verified_runs"] == "2" and rows["env", BOREDOM, "d"]["train_steps"] == "2000000"
+    # a record of another result (the file was replaced after the rerun) does not count
+    put(ranked, tiny, "b", BOREDOM, None, np.full(4, 5.5))
+    L.write_leaderboard([ranked], tmp_path / "out", protocol=tiny, figures=False)
+    assert read_csv(tmp_path / "out")["env", BOREDOM, "b"]["verification"] == "no"

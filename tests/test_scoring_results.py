@@ -209,6 +209,7 @@ def test_a_schema_1_file_still_validates_with_its_training_steps_unknown(tiny, r
     old = {key: value for key, value in result.items() if key != "train_steps"}
     old["schema_version"] = 1
     assert R.validate_result(reseal(old), tiny) == [] and R.train_steps_of(old) == "unknown"
+    assert R.train_steps_of(dict(old, seeds={"train": None, "eval": 10_000})) is None  # no training seed: it does not learn
     assert R.train_steps_of(result) == 1000
     assert R.validate_result(reseal(dict(old, train_steps=1000)), tiny) == ["schema: unexpected key 'train_steps'"]
     assert R.validate_result(reseal(dict(old, schema_version=3)), tiny) == [
@@ -686,3 +687,22 @@ def test_the_policy_digest_of_a_checkpoint_changes_with_its_weights(tmp_path):
     agent.save(str(tmp_path / "ckpt"))
     assert R.policy_digest(str(tmp_path / "ckpt")) != first
     assert R.policy_digest("no_such_module_xyz:make") is None
+
+
+def test_a_checkpoint_of_recsim_bench_train_gives_its_training_steps_and_time(tmp_path, tiny, capsys):
+    from recsim_bench import cli
+
+    out = tmp_path / "Boredom-v0" / "seed3"
+    assert cli.main(["train", "greedy", BOREDOM, "--steps", "300", "--seed", "3", "--device", "cpu", "--out", str(out)]) == 0
+    capsys.readouterr()
+    summary = json.loads((out / "run.json").read_text(encoding="utf-8"))["summary"]
+    assert summary["steps"] == 512  # two steps of 256 rows: the most that 300 asks for, rounded up to whole steps
+    (result,) = R.evaluate(str(tmp_path / "{env}" / "seed{seed}"), tiny, agent_name="greedy", env_ids=[BOREDOM], train_seed=3)
+    assert result["train_steps"] == 512 and result["wall_time"]["train"] == summary["wall_time"]
+    assert R.validate_result(result, tiny) == []
+    (given,) = R.evaluate(str(out), tiny, agent_name="greedy", env_ids=[BOREDOM], train_seed=3, train_steps=600, train_wall_time=1.0)
+    assert (given["train_steps"], given["wall_time"]["train"]) == (600, 1.0)  # what the caller says wins
+    with pytest.raises(ValueError, match=r"run.json: trained with seed 3, not train_seed 4"):
+        R.evaluate(str(out), tiny, agent_name="greedy", env_ids=[BOREDOM], train_seed=4)
+    with pytest.raises(ValueError, match=r"train_steps: with a train_seed, give the environment steps"):
+        R.evaluate(random_agent, tiny, env_ids=[BOREDOM], train_seed=0)  # no checkpoint to read them from

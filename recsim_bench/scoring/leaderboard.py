@@ -55,7 +55,7 @@ from recsim_bench.scoring.metrics import (
     stratified_bootstrap_ci,
 )
 from recsim_bench.scoring.protocol import QUICK_SUFFIX, Protocol, is_published, load_protocol
-from recsim_bench.scoring.results import read_result, result_files, validate_result
+from recsim_bench.scoring.results import read_result, read_verification, result_files, train_steps_of, validate_result
 
 #: Bootstrap replicates and seed of every overall interval.
 REPS = 2000
@@ -71,6 +71,7 @@ _CSV_COLUMNS = (
     "iqm", "iqm_low", "iqm_high",
     "mean_normalised", "mean_normalised_low", "mean_normalised_high",
     "optimality_gap", "p_improvement", "p_improvement_low", "p_improvement_high", "p_improvement_over",
+    "train_steps", "verified_runs", "verification",
 )
 
 
@@ -95,6 +96,8 @@ class EnvEntry:
     normalised: Interval  # Protocol.normalise of the mean return, and of the interval's units
     run_scores: NDArray[np.float64]  # (runs,) normalised score of each run
     sessions: Interval | None  # meta-RL: mean return per session, arrays (sessions,)
+    train_steps: tuple[int | None | str, ...]  # per run: steps trained on, None (does not learn), "unknown" (schema 1)
+    verified: tuple[str | None, ...]  # per run: the verification record's outcome, None without one
 
 
 @dataclasses.dataclass(frozen=True)
@@ -120,10 +123,15 @@ def _seed_key(seed: int | None) -> int:
     return -1 if seed is None else seed
 
 
+Runs = dict[int | None, dict[str, Any]]  # training seed -> result
+
+
 def load_results(
     inputs: Iterable[str | os.PathLike[str]], protocol: Protocol | str | None = None
-) -> tuple[Protocol, dict[tuple[str, str], dict[int | None, dict[str, Any]]]]:
-    """``(protocol, {(agent, env_id): {train_seed: result}})`` of every result file in ``inputs``.
+) -> tuple[Protocol, dict[tuple[str, str], Runs], dict[tuple[str, str, int | None], str | None]]:
+    """``(protocol, {(agent, env_id): {train_seed: result}}, {(agent, env_id, train_seed): verification})``
+    of every result file in ``inputs``; a verification is the outcome of the record beside the file
+    (:func:`~recsim_bench.scoring.results.read_verification`), ``None`` without a valid one.
 
     ``protocol`` defaults to the version the files name (all must name the same one). Any unreadable,
     invalid or duplicated file, or an agent mixing trained and untrained results on an environment,
@@ -163,7 +171,8 @@ def load_results(
             failures.append(f"{agent} on {env_id}: results with and without a training seed")
     if failures:
         raise InvalidResults(failures, len(files))
-    return load_protocol(protocol), groups
+    verified = {key: read_verification(path, groups[key[:2]][key[2]]) for key, path in origin.items()}
+    return load_protocol(protocol), groups, verified
 
 
 # ----------------------------------------------------------------------------- statistics
@@ -174,8 +183,11 @@ def _t_interval(values: NDArray[np.float64]) -> Interval:
     return Interval(*mean_ci(values))
 
 
-def env_entry(protocol: Protocol, agent: str, env_id: str, runs: dict[int | None, dict[str, Any]]) -> EnvEntry:
-    """The statistics of ``agent`` on ``env_id`` from its results, one per training seed."""
+def env_entry(
+    protocol: Protocol, agent: str, env_id: str, runs: Runs, verified: dict[int | None, str | None] | None = None
+) -> EnvEntry:
+    """The statistics of ``agent`` on ``env_id`` from its results, one per training seed (``verified``: their
+    verification outcomes by seed, none by default)."""
     seeds = tuple(sorted(runs, key=_seed_key))
     returns = [np.asarray(runs[seed]["returns"], dtype=np.float64) for seed in seeds]
     run_means = np.array([r.mean() for r in returns])
@@ -198,6 +210,8 @@ def env_entry(protocol: Protocol, agent: str, env_id: str, runs: dict[int | None
         normalised=normalised,
         run_scores=np.array([protocol.normalise(env_id, m) for m in run_means]),
         sessions=sessions,
+        train_steps=tuple(train_steps_of(runs[seed]) for seed in seeds),
+        verified=tuple((verified or {}).get(seed) for seed in seeds),
     )
 
 
@@ -272,6 +286,41 @@ def _runs(entry: EnvEntry) -> str:
     return "1†" if len(entry.seeds) == 1 else str(len(entry.seeds))
 
 
+def _budget(steps: Iterable[int | None | str]) -> int | str | None:
+    """The training budget used over runs: the most steps a run trained on; ``"unknown"`` if a file does not
+    say (schema 1); ``None`` for an agent that does not learn."""
+    values = list(steps)
+    if "unknown" in values:
+        return "unknown"
+    numbers = [value for value in values if isinstance(value, int)]
+    return max(numbers) if numbers else None
+
+
+def _steps_label(steps: Iterable[int | None | str]) -> str:
+    values = list(steps)
+    budget = _budget(values)
+    if not isinstance(budget, int):
+        return budget or "–"
+    least = min(value for value in values if isinstance(value, int))
+    return f"{budget:,}" if least == budget else f"{least:,}–{budget:,}"
+
+
+def _verified_runs(outcomes: Iterable[str | None]) -> int:
+    return sum(outcome in ("exact", "within_ci") for outcome in outcomes)
+
+
+def _verified_label(outcomes: Iterable[str | None]) -> str:
+    """``yes`` (every run re-evaluated exactly), ``≈`` (some only within the 95% CI), ``k of n``, ``no``, or
+    ``rerun differs`` when a maintainer's re-evaluation did not give the file's numbers."""
+    values = list(outcomes)
+    good = _verified_runs(values)
+    if "mismatch" in values:
+        return "rerun differs"
+    if good < len(values):
+        return "no" if good == 0 else f"{good} of {len(values)}"
+    return "yes" if all(value == "exact" for value in values) else "≈"
+
+
 def _table(header: list[str], align: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
     return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
@@ -288,6 +337,7 @@ def render_tables(
     """The overall and per-environment rankings as Markdown."""
     parts = ["## Overall", ""]
     if overall:
+        per_agent = {o.agent: list(entries[o.agent].values()) for o in overall}
         rows = [
             [
                 str(rank),
@@ -298,11 +348,13 @@ def render_tables(
                 _num(o.optimality_gap, 3),
                 "–" if o.improvement is None else _ci(o.improvement, 2),
                 o.versus or "–",
+                _steps_label(s for e in per_agent[o.agent] for s in e.train_steps),
+                _verified_label(v for e in per_agent[o.agent] for v in e.verified),
             ]
             for rank, o in enumerate(overall, start=1)
         ]
-        header = ["rank", "agent", "runs", "IQM [95% CI]", "mean [95% CI]", "optimality gap", "P(improvement) [95% CI]", "over"]
-        parts.append(_table(header, ["---:", "---", "---:", "---", "---", "---:", "---", "---"], rows))
+        header = ["rank", "agent", "runs", "IQM [95% CI]", "mean [95% CI]", "optimality gap", "P(improvement) [95% CI]", "over", "train steps", "verified"]
+        parts.append(_table(header, ["---:", "---", "---:", "---", "---", "---:", "---", "---", "---:", "---"], rows))
     else:
         parts.append("No agent has a complete set of results yet.")
     if unranked:
@@ -317,10 +369,13 @@ def render_tables(
         columns = _session_columns(protocol, env_id)
         header = ["rank", "agent", "runs", "mean return [95% CI]", "normalised [95% CI]"] + [f"session {j + 1}" for j in columns]
         rows = [
-            [str(rank), e.agent, _runs(e), _ci(e.mean, 2), _ci(e.normalised, 3)] + [_num(float(e.sessions.point[j]), 2) for j in columns]
+            [str(rank), e.agent, _runs(e), _ci(e.mean, 2), _ci(e.normalised, 3)]
+            + [_num(float(e.sessions.point[j]), 2) for j in columns]
+            + [_steps_label(e.train_steps), _verified_label(e.verified)]
             for rank, e in enumerate(ranked, start=1)
         ]
-        parts.append(_table(header, ["---:", "---", "---:", "---", "---"] + ["---:"] * len(columns), rows))
+        align = ["---:", "---", "---:", "---", "---"] + ["---:"] * len(columns) + ["---:", "---"]
+        parts.append(_table(header + ["train steps", "verified"], align, rows))
     return "\n".join(parts) + "\n"
 
 
@@ -345,6 +400,13 @@ Rows are ranked by IQM overall and by mean return per environment (ties by agent
 - **P(improvement)**: probability that a run of the agent beats a run of the agent in **over** on an
   environment (ties count 1/2), averaged over environments, with its bootstrap interval. **over** is the
   reference agent with the highest IQM other than the agent itself; reference agents: {pool}.
+- **train steps**: the environment steps the runs trained on (the budget used; a range when runs differ,
+  the most over all runs overall; at most the protocol's `train_steps`, which validation enforces). – an
+  agent that does not learn; unknown: a result file of schema 1, which did not record it.
+- **verified**: whether a maintainer re-evaluated the submitted policy (`recsim-bench validate --rerun`,
+  which writes a verification record beside each result file). yes: every run gave the file's numbers
+  exactly; ≈: some only within the file's 95% interval (e.g. a torch agent on other hardware); k of n: only
+  some runs; no: the numbers are claimed, not re-evaluated; rerun differs: a re-evaluation did not give them.
 - Only agents with results on every environment of protocol {protocol.version}, each with all of its training
   seeds (or one untrained run on each), are ranked overall.
 """
@@ -388,6 +450,7 @@ def render_csv(protocol: Protocol, entries: dict[str, dict[str, EnvEntry]], over
             }
             if e.sessions is not None:
                 row |= {"first_session": e.sessions.point[0], "last_session": e.sessions.point[-1]}
+            row |= {"train_steps": _budget(e.train_steps), "verified_runs": _verified_runs(e.verified), "verification": _verified_label(e.verified)}
             writer.writerow({key: _value(value) for key, value in row.items()})
     for o in overall:
         row = {
@@ -398,6 +461,9 @@ def render_csv(protocol: Protocol, entries: dict[str, dict[str, EnvEntry]], over
         }
         if o.improvement is not None:
             row |= {"p_improvement": o.improvement.point, "p_improvement_low": o.improvement.low, "p_improvement_high": o.improvement.high}
+        runs = entries[o.agent].values()
+        steps, outcomes = [s for e in runs for s in e.train_steps], [v for e in runs for v in e.verified]
+        row |= {"train_steps": _budget(steps), "verified_runs": _verified_runs(outcomes), "verification": _verified_label(outcomes)}
         writer.writerow({key: _value(value) for key, value in row.items()})
     return buffer.getvalue()
 
@@ -542,10 +608,11 @@ def write_leaderboard(
     references = None if references is None else sorted(set(references))
     if figures:
         _matplotlib()
-    loaded, groups = load_results(inputs, protocol)
+    loaded, groups, verified = load_results(inputs, protocol)
     entries: dict[str, dict[str, EnvEntry]] = {}
     for (agent, env_id), runs in sorted(groups.items()):
-        entries.setdefault(agent, {})[env_id] = env_entry(loaded, agent, env_id, runs)
+        outcomes = {seed: verified[agent, env_id, seed] for seed in runs}
+        entries.setdefault(agent, {})[env_id] = env_entry(loaded, agent, env_id, runs, outcomes)
     unknown = sorted(set(references or []) - set(entries))
     if unknown:
         raise ValueError(f"reference agent(s) {unknown} have no results here; agents: {sorted(entries)}")

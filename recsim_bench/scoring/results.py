@@ -119,8 +119,11 @@ def _top_schema(version: Any) -> dict[str, tuple[type, ...]]:
 
 
 def train_steps_of(result: Mapping[str, Any]) -> int | None | str:
-    """The environment steps ``result``'s agent trained on: an int, ``None`` (it does not learn), or ``"unknown"`` (schema 1)."""
-    return "unknown" if result.get("schema_version") == 1 else result["train_steps"]
+    """The environment steps ``result``'s agent trained on: an int, ``None`` (no training seed: it does not learn),
+    or ``"unknown"`` (a schema 1 file with a training seed)."""
+    if result.get("schema_version") == 1:
+        return None if result["seeds"]["train"] is None else "unknown"
+    return result["train_steps"]
 
 
 # ----------------------------------------------------------------------------- checksum
@@ -604,10 +607,12 @@ def evaluate(
     to its ``device`` attribute or ``"cpu"``. ``train_seed`` is the training seed the policy was
     trained with (``None`` for an agent that does not train), ``train_steps`` the environment steps
     it trained on (required with ``train_seed``) and ``train_wall_time`` the seconds its training took
-    (recorded as is). With ``out_dir``, each result is also written there atomically
-    as :func:`result_filename`.
+    (recorded as is). For a checkpoint directory written by ``recsim-bench train``, both default to
+    what its ``run.json`` recorded (:func:`training_record`). With ``out_dir``, each result is also
+    written there atomically as :func:`result_filename`.
     """
-    _check_training(train_seed, train_steps)
+    if not isinstance(policy, str):
+        _check_training(train_seed, train_steps)
     protocol = load_protocol(protocol)
     chosen = protocol.env_ids if env_ids is None else [protocol.env(env_id).env_id for env_id in env_ids]
     out = None if out_dir is None else Path(out_dir)
@@ -615,6 +620,11 @@ def evaluate(
         out.mkdir(parents=True, exist_ok=True)
     results = []
     for env_id in chosen:
+        steps, seconds = train_steps, train_wall_time
+        if isinstance(policy, str) and train_seed is not None and steps is None:
+            steps, recorded = training_record(fill_placeholders(policy, env_id, train_seed), train_seed)
+            seconds = recorded if seconds is None else seconds
+        _check_training(train_seed, steps)
         agent = _agent_for(policy, env_id, train_seed)
         start = time.perf_counter()
         returns, per_session = evaluate_protocol_entry(agent, protocol.env(env_id), num_envs=num_envs)
@@ -628,9 +638,9 @@ def evaluate(
             agent_version=agent_version,
             config=_config_of(agent) if config is None else config,
             train_seed=train_seed,
-            train_steps=train_steps,
+            train_steps=steps,
             wall_time=wall,
-            train_wall_time=train_wall_time,
+            train_wall_time=seconds,
             device=device or _device_of(agent),
             policy=agent,
         )
@@ -638,6 +648,23 @@ def evaluate(
             write_result(out / result_filename(result), result)
         results.append(result)
     return results
+
+
+def training_record(spec: str, train_seed: int) -> tuple[int | None, float | None]:
+    """``(steps, seconds)`` of the training that ``recsim-bench train`` recorded in the checkpoint directory
+    ``spec`` (its ``run.json``: ``summary.steps`` and ``summary.wall_time``); ``(None, None)`` without one.
+    A record of another training seed raises ``ValueError``."""
+    path = Path(spec) / "run.json"
+    if not path.is_file():
+        return None, None
+    record = read_json_strict(path, MAX_RECORD_BYTES, MAX_RESULT_DEPTH)
+    summary = record.get("summary") if isinstance(record, dict) else None
+    if not isinstance(summary, dict):
+        raise ValueError(f"{path}: no training summary (expected run.json as recsim-bench train writes it)")
+    if record.get("seed") != train_seed:
+        raise ValueError(f"{path}: trained with seed {record.get('seed')!r}, not train_seed {train_seed}")
+    steps, seconds = summary.get("steps"), summary.get("wall_time")
+    return steps if isinstance(steps, int) else None, float(seconds) if _is_number(seconds) else None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -970,6 +997,7 @@ __all__ = [
     "return_bounds",
     "schema_errors",
     "train_steps_of",
+    "training_record",
     "validate_main",
     "validate_result",
     "validate_submission",
