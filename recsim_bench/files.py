@@ -1,4 +1,4 @@
-"""Atomic file writes: a crash never leaves a half-written result, reference table, card, figure or checkpoint."""
+"""Atomic file writes (a crash never leaves a half-written result, reference table, card, figure or checkpoint), and a bounded JSON read."""
 
 from __future__ import annotations
 
@@ -55,3 +55,19 @@ def write_json_atomic(path: Path | str, payload: Any, indent: int | None = 2) ->
     serialised leaves the old file untouched.
     """
     write_text_atomic(path, json.dumps(payload, indent=indent, allow_nan=False, ensure_ascii=False) + "\n")
+
+#: The most bytes a ``config.json`` of a checkpoint may have (it is a few kB).
+MAX_CONFIG_BYTES = 1 << 20
+
+
+def read_json(path: Path | str, max_bytes: int) -> Any:
+    """The parsed JSON of ``path``; a missing, unreadable or invalid file, or one over ``max_bytes``, raises ``ValueError`` naming it."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as f:
+            data = f.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            raise ValueError(f"larger than {max_bytes:,} bytes")
+        return json.loads(data.decode("utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as error:  # json.JSONDecodeError is a ValueError
+        raise ValueError(f"{path}: not a readable JSON file ({error})") from None

@@ -175,7 +175,7 @@ def test_history_decays_are_checked() -> None:
 def test_config_file_defaults_and_unknown_field() -> None:
     config = PPOConfig.for_env(ENV_ID, {"num_envs": 8})
     assert config.num_envs == 8 and isinstance(config.context_hidden, tuple)
-    with pytest.raises(ValueError, match="unknown field"):
+    with pytest.raises(ValueError, match="unknown key"):
         PPOConfig.for_env(ENV_ID, {"nonsense": 1})
 
 

@@ -45,7 +45,7 @@ import gymnasium as gym
 import numpy as np
 
 from recsim_bench.agents import Agent
-from recsim_bench.files import write_json_atomic
+from recsim_bench.files import MAX_CONFIG_BYTES, read_json, write_json_atomic
 from recsim_bench.scoring.protocol import (
     DEFAULT_VERSION,
     Protocol,
@@ -572,11 +572,7 @@ def load_policy(spec: str, env_id: str | None = None, train_seed: int | None = N
             raise ValueError(f"policy {spec!r}: bad placeholder ({error}); allowed: {{env}}, {{env_id}}, {{seed}}") from None
     path = Path(spec)
     if path.is_dir():
-        try:
-            record = json.loads((path / "config.json").read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise ValueError(f"{path}: not a checkpoint directory with a readable config.json ({error})") from None
-        name = _checkpoint_agent_name(record, path)
+        name = _checkpoint_agent_name(read_json(path / "config.json", MAX_CONFIG_BYTES), path)
         try:
             from baselines import agent_class
         except ImportError:
