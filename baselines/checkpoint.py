@@ -11,6 +11,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
+from recsim_bench import rng
 from recsim_bench.simulator import SimState
 
 #: Limits on what a checkpoint may ask for (a weights or resume file is some MB).
@@ -110,8 +111,13 @@ def sim_state_tensors(state: SimState) -> dict[str, torch.Tensor]:
     return tensors
 
 
-def sim_state_from_tensors(tensors: dict[str, torch.Tensor]) -> SimState:
-    """The :class:`SimState` of :func:`sim_state_tensors` (its names checked by the caller with :func:`check_like`)."""
+def sim_state_from_tensors(tensors: dict[str, torch.Tensor], max_steps: int, owner: str, path: Path) -> SimState:
+    """The :class:`SimState` of :func:`sim_state_tensors` (its names, shapes and dtypes checked by the caller with
+    :func:`check_like`); counters out of range (episode < 0, step outside ``[0, max_steps)``, an unknown split) raise ``ValueError``."""
+    for name, low, high in (("episode", 0, None), ("step", 0, max_steps - 1), ("split", 0, len(rng.SPLITS) - 1)):
+        values = tensors[name]
+        if len(values) and (int(values.min()) < low or high is not None and int(values.max()) > high):
+            raise ValueError(f"{owner}: {path} entry 'env.{name}' holds values outside [{low}, {'any' if high is None else high}]")
     values: dict[str, Any] = {}
     for name, tensor in tensors.items():
         field, _, part = name.partition(".")

@@ -785,9 +785,12 @@ class PPOAgent:
             raise ValueError(f"{owner}: {path} was written by a run with seed {saved_seed}, not {seed}")
         if steps_done < 0 or steps_done % batch or episodes < 0 or not 0 <= recent_count <= self.config.num_envs:
             raise ValueError(f"{owner}: {path} counters {state['counters'].tolist()} do not fit rollouts of {batch} steps")
+        if "memory.recent" in state and not bool(((state["memory.recent"] >= -1) & (state["memory.recent"] < self.config.category_features)).all()):
+            raise ValueError(f"{owner}: {path} entry 'memory.recent' holds categories outside [-1, {self.config.category_features - 1}]")
+        env_state = sim_state_from_tensors({key[4:]: value for key, value in state.items() if key.startswith("env.")}, env.sim.max_steps, owner, path)
         self.net.load_state_dict({key[4:]: value for key, value in state.items() if key.startswith("net.")}, strict=True)
         load_adam_tensors(self.optimizer, {key: value for key, value in state.items() if key in adam})
-        env.state = sim_state_from_tensors({key[4:]: value for key, value in state.items() if key.startswith("env.")})
+        env.state = env_state
         sampler.set_state(state["sampler"])
         for part in ("obs", "memory"):
             rollout[part] = {key: state[f"{part}.{key}"].to(self.device) for key in rollout[part]}
