@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
+import numpy as np
 
 from recsim_bench.envs import NAMESPACE
-from recsim_bench.files import MAX_CONFIG_BYTES, read_json
+from recsim_bench.files import MAX_CONFIG_BYTES, MAX_CONFIG_DEPTH, read_json_strict
 
 #: Agent name -> ``"module:Class"``.
 AGENTS: dict[str, str] = {
@@ -91,14 +92,22 @@ def build_config(config_class: type, values: dict[str, Any], source: str = "conf
     return config_class(**checked)
 
 
+def check_steps(steps: Any, at_least: int = 1, why: str = "") -> int:
+    """``steps`` (a training budget) as an int; anything but an integer >= ``at_least`` raises ``ValueError``,
+    before training writes anything. ``why`` explains a lower bound above 1."""
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < at_least:
+        raise ValueError(f"steps must be an integer >= {at_least}{why}, got {steps!r}")
+    return int(steps)
+
+
 def read_config(directory: Path, owner: str, agent: str | None) -> dict[str, Any]:
     """The JSON object of a checkpoint's ``directory/config.json`` (at most :data:`MAX_CONFIG_BYTES`) whose ``agent``
     field is ``agent`` (``None``: any); anything else raises ``ValueError`` naming ``owner`` and the file."""
     path = directory / "config.json"
     try:
-        record = read_json(path, MAX_CONFIG_BYTES)
+        record = read_json_strict(path, MAX_CONFIG_BYTES, MAX_CONFIG_DEPTH)
     except ValueError as error:
-        raise ValueError(f"{owner}: {error}") from None
+        raise ValueError(f"{owner}: {path}: {error}") from None
     if not isinstance(record, dict) or agent is not None and record.get("agent") != agent:
         found = record.get("agent") if isinstance(record, dict) else None
         raise ValueError(f"{owner}: {path} is not a checkpoint of agent {agent!r} (it names agent {found!r})")
@@ -146,6 +155,7 @@ __all__ = [
     "MAX_ENV_INTEGER",
     "agent_class",
     "build_config",
+    "check_steps",
     "checked_env",
     "load_config",
     "make_agent",

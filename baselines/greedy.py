@@ -35,6 +35,7 @@ import gymnasium as gym
 import numpy as np
 from numpy.typing import NDArray
 
+from baselines import check_steps
 from recsim_bench.agents import EnvInfo, env_info
 from recsim_bench.files import write_bytes_atomic, write_json_atomic
 from recsim_bench.envs.core import random_slates
@@ -120,8 +121,7 @@ class GreedyAgent:
         """Fit on ``steps`` environment steps of random slates on train users (numpy: ``device`` is unused)."""
         if env_id != self.env_id:
             raise ValueError(f"env_id must be the agent's own {self.env_id!r}, got {env_id!r}")
-        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-            raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
+        steps = check_steps(steps)
         env_kwargs = self.env_kwargs if env_kwargs is None else dict(env_kwargs)
         n, k, s = self.config.num_envs, self.info.num_candidates, self.info.slate_size
         env = gym.make_vec(env_id, num_envs=n, autoreset_mode="next_step", split="train", **env_kwargs)

@@ -66,7 +66,7 @@ from numpy.typing import NDArray
 from torch import nn
 
 import recsim_bench  # noqa: F401  (registers the environments)
-from baselines import build_config, read_config
+from baselines import build_config, check_steps, read_config
 from baselines.checkpoint import (
     adam_reference,
     adam_tensors,
@@ -514,6 +514,11 @@ class PPOAgent:
             is the mean training return of the last ``num_envs`` finished episodes (``nan`` if none).
         """
         cfg = self.config
+        rollout = cfg.num_envs * cfg.num_steps
+        if resume_from is None:  # fewer steps than one rollout would train nothing and save the initial weights
+            check_steps(steps, rollout, f" (one rollout: num_envs * num_steps = {cfg.num_envs} * {cfg.num_steps})")
+        else:
+            check_steps(steps)
         device_ = resolve_device(device)
         torch.manual_seed(seed)
         if device_.type == "cuda":

@@ -39,4 +39,4 @@ class RandomAgent:
         n = len(obs["candidates"])
         keys = self.streams.uniforms(n, self.info.num_candidates)
         self.streams.advance()
-        return np.argsort(keys, axis=1)[:, : self.info.slate_size].astype(np.int64)
+        return np.argsort(keys, axis=1, kind="stable")[:, : self.info.slate_size].astype(np.int64)

@@ -27,7 +27,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import Logger
 from stable_baselines3.common.utils import get_device
 
-from baselines import build_config, checked_env, read_config
+from baselines import build_config, check_steps, checked_env, read_config
 from baselines.checkpoint import check_like, load_state_dict, torch_bytes
 from recsim_bench.files import write_bytes_atomic, write_json_atomic
 from recsim_bench.wrappers.sb3 import SB3VecEnv
@@ -133,6 +133,7 @@ class SB3PPOAgent:
         log_dir: str | None = None,
     ) -> dict:
         """Run SB3's ``learn`` for ``steps`` user-steps on the train split; log episodes to ``log_dir/progress.csv``."""
+        check_steps(steps)
         self.env_id, self.env_kwargs = env_id, dict(env_kwargs or self.env_kwargs)
         venv = SB3VecEnv.make(env_id, self.config.num_envs, seed=seed, score_to_slate=True, **self.env_kwargs)
         self.model = self._build(venv, seed, device)

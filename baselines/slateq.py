@@ -75,7 +75,7 @@ from torch import nn
 from torch.nn import functional as F
 
 import recsim_bench  # noqa: F401  (registers the environments)
-from baselines import build_config, checked_env, read_config
+from baselines import build_config, check_steps, checked_env, read_config
 from baselines.checkpoint import check_like, check_network_size, load_state_dict, torch_bytes
 from recsim_bench.agents import RowStreams, env_info
 from recsim_bench.files import write_bytes_atomic, write_json_atomic
@@ -416,6 +416,7 @@ class SlateQAgent:
         final weights (:meth:`save`) to ``log_dir`` when given.
         """
         cfg = self.config
+        check_steps(steps)
         env_kwargs = dict(env_kwargs if env_kwargs is not None else self.env_kwargs)
         info = env_info(env_id, **env_kwargs)
         env = gym.make_vec(env_id, num_envs=cfg.num_envs, autoreset_mode="same_step", **env_kwargs)

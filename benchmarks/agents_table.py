@@ -4,6 +4,7 @@
     python benchmarks/agents_table.py --agents ppo --envs RecSimBench/Boredom-v0 --seeds 3
     python benchmarks/agents_table.py --render               # only rewrite docs/agents.md from the results
     python benchmarks/agents_table.py --agents ppo --envs RecSimBench/Boredom-v0 --rerun   # again, after a config change
+    python benchmarks/agents_table.py --from-results runs/v1/results --agents sb3-ppo   # v1 results, train the rest
 
 Each job trains one agent on one environment with one training seed (train users, the budget of
 :data:`BUDGETS`), then evaluates it deterministically on test users 0..EPISODES-1 with evaluation seed
@@ -13,6 +14,11 @@ atomically; jobs finished with the current budget are skipped on a rerun, so an 
 agent and environment, the mean over training seeds of the mean test return, with a 95% Student-t
 interval over the seeds (over the episodes for agents that run once), the training wall time and
 steps/s. Each worker process uses one torch thread.
+
+``--from-results DIR`` takes, instead of training them again, the jobs that validated protocol-v1 result
+files of ``recsim-bench run`` already hold: v1 evaluates on the same test users with the same evaluation
+seed and trains each agent on the same budget and seeds, so the returns are the same. On ColdStart-v0 a v1
+return is the mean over a user's 5 sessions (a trial), where a job of this script scores single sessions.
 """
 
 from __future__ import annotations
@@ -74,6 +80,35 @@ def _key(agent: str, env_id: str, seed: int) -> str:
     return f"{agent}|{env_id}|{seed}"
 
 
+def jobs_from_results(directory: str, seeds: int) -> dict[str, Any]:
+    """The jobs (keyed as :func:`_key`) held by the valid v1 result files under ``directory``, seeds below ``seeds``."""
+    from recsim_bench.scoring.results import read_result, result_files, validate_result
+
+    jobs: dict[str, Any] = {}
+    for path in result_files([directory]):
+        result = read_result(path)
+        if validate_result(result, "v1"):
+            print(f"skipped {path}: not a valid v1 result", flush=True)
+            continue
+        name, seed = result["agent"]["name"], result["seeds"]["train"]
+        if name not in BUDGETS and name not in UNTRAINED or (seed or 0) >= seeds:
+            continue
+        steps, train_seconds = result["train_steps"] or 0, result["wall_time"]["train"] or 0.0
+        jobs[_key(name, result["env_id"], seed or 0)] = {
+            "agent": name,
+            "env_id": result["env_id"],
+            "seed": seed or 0,
+            "budget": BUDGETS.get(name, 0),
+            "train_steps": steps,
+            "train_seconds": train_seconds,
+            "steps_per_s": steps / train_seconds if steps and train_seconds else None,
+            "eval_seconds": result["wall_time"]["evaluate"],
+            "returns": result["returns"],
+            "source": str(path),
+        }
+    return jobs
+
+
 def _t_interval(values: np.ndarray) -> tuple[float, float, float]:
     from recsim_bench.references import mean_ci
 
@@ -131,9 +166,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="worker processes")
     parser.add_argument("--render", action="store_true", help="only rewrite docs/agents.md from the stored results")
     parser.add_argument("--rerun", action="store_true", help="run the chosen jobs again even if stored (after a config change)")
+    parser.add_argument("--from-results", metavar="DIR", help="take the jobs that v1 result files of recsim-bench run hold")
     args = parser.parse_args(argv)
 
     results: dict[str, Any] = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {}
+    if args.from_results:
+        taken = jobs_from_results(args.from_results, args.seeds)
+        results.update(taken)
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(RESULTS, json.dumps(results, indent=1) + "\n")
+        print(f"took {len(taken)} jobs from the results in {args.from_results}", flush=True)
     if not args.render:
         envs = list(recsim_bench.SUITE) if args.envs == "all" else args.envs.split(",")
         jobs = [

@@ -22,12 +22,15 @@ import dataclasses
 import inspect
 import json
 import math
+import re
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any, Sequence
 
 import gymnasium as gym
+import numpy as np
 
 import recsim_bench
 from recsim_bench.envs import NAMESPACE, SUITE
@@ -36,8 +39,8 @@ from recsim_bench.files import write_json_atomic
 from recsim_bench.references import POLICIES, evaluate, load_reference_returns, mean_ci
 
 DEMO_POLICIES = ("random", "greedy")
-#: Agents that act without training (evaluate builds them from their config, no checkpoint).
-UNTRAINED_AGENTS = ("random", "oracle", "linucb", "thompson")
+#: What --device accepts (torch's names; "auto" is CUDA when present, else the CPU).
+DEVICE_PATTERN = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
 
 
 class UnknownEnvironment(ValueError):
@@ -109,9 +112,6 @@ def cmd_describe(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    if args.episodes < 1:
-        print("recsim-bench demo: --episodes must be >= 1", file=sys.stderr)
-        return 2
     references = load_reference_returns() or {}
     print(f"recsim-bench {recsim_bench.__version__}: mean return over {args.episodes} episode(s), seed {args.seed}")
     print("(in brackets: the reference mean over 1,000 episodes)\n")
@@ -143,24 +143,66 @@ def _overrides(pairs: list[str]) -> dict[str, Any]:
     return values
 
 
+def _check_device(device: str) -> None:
+    """Refuse a CUDA or MPS device that this machine does not have (torch would fail midway with a traceback)."""
+    import torch
+
+    if device.startswith("cuda"):
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        index = int(device.partition(":")[2] or 0)
+        if index >= count:
+            raise ValueError(f"--device {device}: this machine has {count} CUDA device(s); use --device auto or cpu")
+    if device == "mps" and not torch.backends.mps.is_available():
+        raise ValueError("--device mps: MPS is not available on this machine; use --device auto or cpu")
+
+
+def _learns(agent_class: type) -> bool:
+    """Whether the agent trains (and so is evaluated from a checkpoint) or acts from its config alone."""
+    return callable(getattr(agent_class, "train", None))
+
+
+def _writable_directory(path: str) -> Path:
+    """``path`` as a directory, created if needed, that a file can be written in; else ``ValueError`` naming ``--out``."""
+    out = Path(path)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as error:
+        raise ValueError(f"--out {path}: cannot write there ({error.strerror or error})") from None
+    return out
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from baselines import agent_class, make_agent
 
     env_id = resolve_id(args.env_id)
-    env_kwargs = json.loads(args.env_kwargs)
+    cls = agent_class(args.agent)
+    if not _learns(cls):
+        raise ValueError(
+            f"{args.agent} does not learn, so it needs no training: evaluate it directly with "
+            f"recsim-bench evaluate {args.agent} {args.env_id}"
+        )
+    _check_device(args.device)
+    env_kwargs = args.env_kwargs
     overrides = _overrides(args.set)
-    if "verbose" in {field.name for field in dataclasses.fields(agent_class(args.agent).Config)}:
+    if "verbose" in {field.name for field in dataclasses.fields(cls.Config)}:
         overrides.setdefault("verbose", True)  # progress lines (steps/s, recent return) on the command line
     agent = make_agent(args.agent, env_id, overrides, env_kwargs=env_kwargs)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    created = not Path(args.out).exists()
+    out = _writable_directory(args.out)  # the first thing written, once everything else is checked
     resume = {}
     if args.resume and (out / "config.json").exists():
         if "resume_from" not in inspect.signature(agent.train).parameters:
             raise ValueError(f"--resume: agent {args.agent!r} cannot resume; allowed: agents whose train takes resume_from")
         resume = {"resume_from": str(out)}
     print(f"training {args.agent} on {env_id} for {args.steps:,} steps (seed {args.seed}, device {args.device}) -> {out}")
-    summary = agent.train(env_id, args.steps, args.seed, device=args.device, env_kwargs=env_kwargs, log_dir=str(out), **resume)
+    try:
+        summary = agent.train(env_id, args.steps, args.seed, device=args.device, env_kwargs=env_kwargs, log_dir=str(out), **resume)
+    except ValueError:
+        if created and not any(out.iterdir()):  # the agent refused its arguments before writing: leave no trace
+            out.rmdir()
+        raise
     summary = {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in summary.items()}  # strict JSON
     agent.save(str(out))
     run = {
@@ -178,17 +220,43 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_checkpoint_fits(agent: Any, checkpoint: str, env_id: str) -> None:
+    """Refuse a checkpoint trained on another environment: by the id it records, else by acting once on ``env_id``."""
+    trained_on = getattr(agent, "env_id", None)
+    if isinstance(trained_on, str) and trained_on != env_id:
+        raise ValueError(f"--checkpoint {checkpoint} was trained on {trained_on}, not {env_id}: evaluate it on {trained_on}")
+    env = gym.make_vec(env_id, num_envs=1, vectorization_mode="vector_entry_point")
+    try:
+        obs, _ = env.reset(seed=0)
+        if hasattr(agent, "bind"):
+            agent.bind(env.unwrapped)
+        agent.reset(np.ones(1, dtype=bool), np.zeros(1, dtype=np.int64))
+        env.unwrapped.sim.validate_slates(agent.act(obs), num_rows=1)
+    except (RuntimeError, ValueError, IndexError, KeyError) as error:  # torch's shape errors are RuntimeErrors
+        raise ValueError(
+            f"--checkpoint {checkpoint} does not fit {env_id} (trained on another environment?): {str(error).splitlines()[0]}"
+        ) from None
+    finally:
+        env.close()
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from baselines import agent_class, make_agent
 
     env_id = resolve_id(args.env_id)
-    if args.checkpoint is not None:
-        agent = agent_class(args.agent).load(args.checkpoint, device=args.device)
-    elif args.agent in UNTRAINED_AGENTS:
+    cls = agent_class(args.agent)
+    if not _learns(cls):
+        if args.checkpoint is not None:
+            raise ValueError(f"--checkpoint: {args.agent} does not learn, so it has no checkpoint; leave --checkpoint out")
         agent = make_agent(args.agent, env_id)
+    elif args.checkpoint is None:
+        raise ValueError(
+            f"{args.agent} learns: pass --checkpoint DIR (written by recsim-bench train {args.agent} {args.env_id} --out DIR)"
+        )
     else:
-        print(f"recsim-bench evaluate: {args.agent} learns: pass --checkpoint DIR (from recsim-bench train)", file=sys.stderr)
-        return 2
+        _check_device(args.device)
+        agent = cls.load(args.checkpoint, device=args.device)
+        _check_checkpoint_fits(agent, args.checkpoint, env_id)
     start = time.perf_counter()
     returns = evaluate_agent(agent, env_id, args.episodes, args.seed, split=args.split, num_envs=args.num_envs)
     mean, low, high = mean_ci(returns)
@@ -245,8 +313,53 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line on stderr (``prog: error: message``) and exit status 2, like every other error here."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _count(text: str) -> int:
+    """An integer >= 1 (steps, episodes, rows)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}")
+    return value
+
+
+def _seed(text: str) -> int:
+    """A seed: an integer in [0, 2**64), the environments' rule."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value < 2**64:
+        raise argparse.ArgumentTypeError(f"must be an integer in [0, 2**64), got {text!r}")
+    return value
+
+
+def _device(text: str) -> str:
+    if not DEVICE_PATTERN.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"must be one of auto, cpu, cuda, cuda:N, mps; got {text!r}")
+    return text
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise argparse.ArgumentTypeError(f"not valid JSON ({error}): {text!r}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"must be a JSON object of gym.make arguments, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="recsim-bench",
         description="Gymnasium environments for reinforcement learning in recommender systems.",
     )
@@ -260,19 +373,19 @@ def build_parser() -> argparse.ArgumentParser:
     describe.set_defaults(run=cmd_describe)
 
     demo = commands.add_parser("demo", help="simulate a few episodes of every environment with reference policies")
-    demo.add_argument("--episodes", type=int, default=5, help="episodes per environment and policy (default 5)")
-    demo.add_argument("--seed", type=int, default=0, help="seed of the first episode (default 0)")
+    demo.add_argument("--episodes", type=_count, default=5, help="episodes per environment and policy (default 5)")
+    demo.add_argument("--seed", type=_seed, default=0, help="seed of the first episode (default 0)")
     demo.set_defaults(run=cmd_demo)
 
     train = commands.add_parser("train", help="train a reference agent and save its weights, config and learning curve")
     train.add_argument("agent", metavar="AGENT", help="e.g. ppo, slateq, sb3-ppo, greedy")
     train.add_argument("env_id", metavar="ID")
-    train.add_argument("--steps", type=int, required=True, help="environment steps (user-steps) to train for")
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
+    train.add_argument("--steps", type=_count, required=True, help="environment steps (user-steps) to train for")
+    train.add_argument("--seed", type=_seed, default=0)
+    train.add_argument("--device", type=_device, default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N or mps")
     train.add_argument("--out", required=True, help="directory for weights, config.json, run.json, progress.csv")
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a hyperparameter")
-    train.add_argument("--env-kwargs", default="{}", help="JSON dict of gym.make arguments")
+    train.add_argument("--env-kwargs", type=_json_object, default={}, help="JSON dict of gym.make arguments")
     train.add_argument(
         "--resume", action="store_true", help="continue from the last checkpoint in --out, up to --steps in total (ppo)"
     )
@@ -282,11 +395,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate_cmd.add_argument("agent", metavar="AGENT")
     evaluate_cmd.add_argument("env_id", metavar="ID")
     evaluate_cmd.add_argument("--checkpoint", default=None, help="directory written by recsim-bench train")
-    evaluate_cmd.add_argument("--episodes", type=int, default=1000)
+    evaluate_cmd.add_argument("--episodes", type=_count, default=1000)
     evaluate_cmd.add_argument("--split", default="test", choices=["train", "test"])
-    evaluate_cmd.add_argument("--seed", type=int, default=0)
-    evaluate_cmd.add_argument("--num-envs", type=int, default=None, help="users in parallel (the numbers do not change)")
-    evaluate_cmd.add_argument("--device", default="auto")
+    evaluate_cmd.add_argument("--seed", type=_seed, default=0)
+    evaluate_cmd.add_argument("--num-envs", type=_count, default=None, help="users in parallel (the numbers do not change)")
+    evaluate_cmd.add_argument("--device", type=_device, default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N or mps")
     evaluate_cmd.set_defaults(run=cmd_evaluate)
 
     validate = commands.add_parser("validate", help="check result files against the protocol; --rerun re-evaluates")
@@ -301,11 +414,11 @@ def build_parser() -> argparse.ArgumentParser:
     run_cmd = commands.add_parser("run", help="train and evaluate agents x environments x seeds under a protocol; resumable")
     run_cmd.add_argument("--agents", default=None, help="comma-separated agents, e.g. ppo,linucb (default with --quick: the fast ones)")
     run_cmd.add_argument("--envs", default="all", help="all (default) or comma-separated ids, with or without RecSimBench/")
-    run_cmd.add_argument("--seeds", type=int, default=None, help="the first N training seeds of the protocol (default: all)")
+    run_cmd.add_argument("--seeds", type=_count, default=None, help="the first N training seeds of the protocol (default: all)")
     run_cmd.add_argument("--protocol", default=None, help="protocol version (default v1)")
     run_cmd.add_argument("--backend", default="local", help="local (processes, default) or ray")
-    run_cmd.add_argument("--workers", type=int, default=None, help="jobs at once (default: local, one per CPU; ray, the cluster's)")
-    run_cmd.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda or cuda:N")
+    run_cmd.add_argument("--workers", type=_count, default=None, help="jobs at once (default: local, one per CPU; ray, the cluster's)")
+    run_cmd.add_argument("--device", type=_device, default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N or mps")
     run_cmd.add_argument("--address", default=None, help="Ray cluster address (default: a local Ray instance)")
     run_cmd.add_argument("--out", required=True, help="output directory: results/, checkpoints/, leaderboard/")
     run_cmd.add_argument(
@@ -327,13 +440,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status (2 for usage errors and unknown ids)."""
+    """Run the command line; returns the exit status (2 for usage errors and unknown ids, 1 when a file
+    cannot be read or written). Errors are one line on stderr, never a traceback."""
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
     except (UnknownEnvironment, ValueError) as error:
         print(f"recsim-bench {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except OSError as error:
+        print(f"recsim-bench {args.command}: error: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

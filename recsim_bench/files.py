@@ -1,9 +1,12 @@
-"""Atomic file writes (a crash never leaves a half-written result, reference table, card, figure or checkpoint), and a bounded JSON read."""
+"""Atomic file writes (a crash never leaves a half-written result, reference table, card, figure or
+checkpoint) and a strict, bounded JSON reader for files that cannot be trusted."""
 
 from __future__ import annotations
 
 import json
+import math
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -56,18 +59,81 @@ def write_json_atomic(path: Path | str, payload: Any, indent: int | None = 2) ->
     """
     write_text_atomic(path, json.dumps(payload, indent=indent, allow_nan=False, ensure_ascii=False) + "\n")
 
-#: The most bytes a ``config.json`` of a checkpoint may have (it is a few kB).
+
+#: Limits on a checkpoint's ``config.json`` (it is a few kB), read with :func:`read_json_strict`.
 MAX_CONFIG_BYTES = 1 << 20
+MAX_CONFIG_DEPTH = 32
 
 
-def read_json(path: Path | str, max_bytes: int) -> Any:
-    """The parsed JSON of ``path``; a missing, unreadable or invalid file, or one over ``max_bytes``, raises ``ValueError`` naming it."""
-    path = Path(path)
+def read_json_strict(path: Path | str, max_bytes: int, max_depth: int = 64) -> Any:
+    """The JSON value in the regular file ``path``, read as untrusted input; anything else raises ``ValueError``.
+
+    Refused: anything but a regular file (a device such as ``/dev/zero``, a FIFO, a directory; a
+    symbolic link counts as what it points to), more than ``max_bytes`` bytes, text that is not
+    UTF-8, ``NaN`` or ``Infinity``, numbers too large for a float64 or an int64, a key repeated
+    within one object, and arrays or objects nested more than ``max_depth`` deep.
+    """
     try:
-        with open(path, "rb") as f:
-            data = f.read(max_bytes + 1)
-        if len(data) > max_bytes:
-            raise ValueError(f"larger than {max_bytes:,} bytes")
-        return json.loads(data.decode("utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as error:  # json.JSONDecodeError is a ValueError
-        raise ValueError(f"{path}: not a readable JSON file ({error})") from None
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # O_NONBLOCK: opening a FIFO must not wait for a writer
+    except OSError as error:
+        raise ValueError(f"cannot open ({error.strerror})") from None
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            raise ValueError("not a regular file")
+        data = f.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise ValueError(f"larger than {max_bytes:,} bytes")
+    try:
+        value = json.loads(
+            data.decode("utf-8"),
+            object_pairs_hook=_unique_keys,
+            parse_constant=_refuse_constant,
+            parse_int=_int64,
+            parse_float=_finite_float,
+        )
+    except UnicodeDecodeError:
+        raise ValueError("not UTF-8 text") from None
+    except RecursionError:
+        raise ValueError(f"nested more than {max_depth} deep") from None
+    except json.JSONDecodeError as error:
+        raise ValueError(f"not valid JSON ({error})") from None
+    if _depth(value) > max_depth:
+        raise ValueError(f"nested more than {max_depth} deep")
+    return value
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [key for key, _ in pairs]
+    if len(set(keys)) != len(keys):
+        repeated = sorted({key for key in keys if keys.count(key) > 1})
+        raise ValueError(f"duplicate key(s) {repeated} in one object")
+    return dict(pairs)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _int64(text: str) -> int:
+    if len(text.lstrip("-")) > 19 or not -(2**63) <= int(text) < 2**63:
+        raise ValueError(f"integer {text[:24]}{'...' if len(text) > 24 else ''} does not fit in 64 bits")
+    return int(text)
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number {text[:24]} is too large for a float64")
+    return value
+
+
+def _depth(value: Any) -> int:
+    """How deeply arrays and objects nest in ``value`` (a scalar: 0), without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is not None:
+            deepest = max(deepest, level)
+            stack.extend((child, level + 1) for child in children)
+    return deepest

@@ -13,12 +13,23 @@ finaliser of ``key + episode * A + step * B + draw * C`` for fixed odd
 constants; word ``j`` is the finaliser of ``base + (j + 1) * GAMMA``, and
 each 64-bit word gives two uniforms of 32 bits. All arithmetic is on
 ``uint64`` arrays, where numpy wraps modulo 2**64 without warnings.
+
+The same bits on every machine: the integer arithmetic is exact by nature, a
+uniform is ``(bits + 0.5) * 2**-32`` (exact in float64), and a normal is
+Box-Muller over two uniforms with the logarithm and cosine of
+:mod:`recsim_bench.exact_math`, which uses only operations IEEE 754 defines
+exactly. numpy's own ``log`` and ``cos`` would not do: their SIMD kernels are
+chosen by the CPU and differ in the last bit between machines (measured on
+x86-64 with and without AVX2). Box-Muller rather than a ziggurat keeps the
+number of uniforms per normal fixed, which a counter-based stream needs.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
+
+from recsim_bench import exact_math
 
 _GAMMA = np.uint64(0x9E3779B97F4A7C15)
 _MUL1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -27,12 +38,12 @@ _EPISODE_SALT = np.uint64(0xD1B54A32D192ED03)
 _STEP_SALT = np.uint64(0x8CB92BA72F3D8DD7)
 _DRAW_SALT = 0xABC98388FB8FAC03
 _S30, _S27, _S31 = np.uint64(30), np.uint64(27), np.uint64(31)
-_TWO_PI = np.float32(2.0 * np.pi)
 
 # Draw tags: which block of a step a stream feeds.
 RESET = 0
 STEP = 1
 TASK = 2
+TABLE = 3
 
 #: Task splits by code; a task's user is keyed by its split and index, so the splits never share a user.
 SPLITS = ("train", "test")
@@ -42,6 +53,17 @@ _USER_SALT = np.uint64(0x510E527FADE682D1)
 MAX_USERS = 2**62
 
 _offsets: dict[int, NDArray[np.uint64]] = {}
+
+#: The smallest value :func:`uniforms` gives, ``0.5 / 2**32`` (the largest is ``1 - UNIFORM_LOW``).
+UNIFORM_LOW = 2.0**-33
+
+
+def normal_bound() -> float:
+    """The largest ``|z|`` that :func:`normals` can give: its Box-Muller radius at the smallest uniform.
+
+    Bounds of rewards built on normals (lognormal engagement) rest on it.
+    """
+    return float(normals(np.array([UNIFORM_LOW]), np.zeros(1))[0])
 
 
 def _finalise(x: NDArray[np.uint64]) -> NDArray[np.uint64]:
@@ -94,13 +116,32 @@ def uniforms(
     words = (n + 1) // 2
     if words not in _offsets:
         _offsets[words] = np.arange(1, words + 1, dtype=np.uint64) * _GAMMA
-    bits = _finalise(_finalise(counter)[:, None] + _offsets[words]).view("<u4")[:, :n]
+    words = _finalise(_finalise(counter)[:, None] + _offsets[words])
+    bits = words.astype("<u8", copy=False).view("<u4")[:, :n]  # little-endian halves on any machine
     out = bits + 0.5
     out *= 2.0**-32
     return out
 
 
 def normals(u1: NDArray[np.float64], u2: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Standard normals from two arrays of uniforms by the Box-Muller transform (computed in float32)."""
-    radius = np.sqrt(np.float32(-2.0) * np.log(u1.astype(np.float32)))
-    return (radius * np.cos(_TWO_PI * u2.astype(np.float32))).astype(np.float64)
+    """Standard normals from two arrays of uniforms by the Box-Muller transform ``sqrt(-2 log u1) cos(2 pi u2)``.
+
+    ``log`` and ``cos`` are :mod:`recsim_bench.exact_math`'s, so a normal is the same bits on every machine.
+    """
+    radius = -2.0 * exact_math.log(u1)
+    return np.sqrt(radius, out=radius) * exact_math.cos_turns(u2)
+
+
+def table_uniforms(seed: int, table: int, rows: int, n: int) -> NDArray[np.float64]:
+    """``(rows, n)`` uniforms for a fixed table built once from ``seed`` (a catalogue, segment centres).
+
+    ``table`` tells apart the tables one seed builds; row ``i`` is the stream of episode ``i``.
+    """
+    episode = np.arange(rows, dtype=np.int64)
+    return uniforms(np.repeat(row_keys([seed]), rows), episode, np.full(rows, table, dtype=np.int64), TABLE, n)
+
+
+def table_normals(seed: int, table: int, rows: int, n: int) -> NDArray[np.float64]:
+    """``(rows, n)`` standard normals for a fixed table, from :func:`table_uniforms`."""
+    u = table_uniforms(seed, table, rows, 2 * n)
+    return normals(u[:, :n], u[:, n:])

@@ -9,6 +9,7 @@ key, episode and step, so a row's trajectory does not depend on the others.
 from __future__ import annotations
 
 import dataclasses
+import os
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,7 @@ from recsim_bench import rng
 from recsim_bench.parts import ChoiceModel, ItemModel, ResponseModel, Reward, UserModel
 from recsim_bench.parts.base import take_rows
 from recsim_bench.parts.items import Items
+from recsim_bench.parts.response import BINARY_BEHAVIOURS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,6 +103,45 @@ def _bounds_box(low: NDArray, high: NDArray) -> spaces.Box:
     return spaces.Box(low=low.astype(np.float32), high=high.astype(np.float32), dtype=np.float32)
 
 
+def available_memory() -> int | None:
+    """Bytes this process can still allocate without swapping: ``MemAvailable`` of ``/proc/meminfo`` (capped
+    by the cgroup's ``memory.max`` when there is one), else ``os.sysconf``'s available pages; ``None`` if unknown."""
+    available = None
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    available = int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    if available is None:
+        try:
+            available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (AttributeError, OSError, ValueError):  # not a POSIX system
+            return None
+    try:
+        with open("/sys/fs/cgroup/memory.max", encoding="ascii") as limit, open("/sys/fs/cgroup/memory.current", encoding="ascii") as used:
+            available = min(available, int(limit.read()) - int(used.read()))
+    except (OSError, ValueError):  # no cgroup v2 limit ("max" is not a number)
+        pass
+    return available
+
+
+def memory_estimate(
+    item_model: ItemModel, user_model: UserModel, response_model: ResponseModel, num_candidates: int, slate_size: int, rows: int
+) -> int:
+    """Bytes that a simulator of these parts and sizes needs to reset and step ``rows`` rows at once (an estimate
+    from above, within a small factor): its observation space, the item model's own tables, and per row the
+    step's uniforms, two generations of candidates with the temporaries that sampling makes, and two observations."""
+    k, features = num_candidates, item_model.num_features
+    response_width = slate_size * (len(response_model.behaviours) + features)
+    # The candidates' Box holds low, high (float32) and two bool masks, and is built from float32 copies.
+    space = 20 * k * features + 20 * response_width
+    uniforms = 8 * (k * item_model.uniforms_per_item + user_model.init_uniforms + user_model.update_uniforms + 8 * slate_size)
+    per_row = 5 * uniforms + 2 * 4 * (k * features + response_width) + 16 * slate_size + 256
+    return space + item_model.memory_bytes(k) + rows * per_row
+
+
 class Simulator:
     """Composes an item, user, choice and response model and a reward over a batch of users.
 
@@ -110,6 +151,9 @@ class Simulator:
         num_candidates: K, candidates offered per step (fresh every step).
         slate_size: S, candidates recommended per step.
         max_steps: steps after which an episode is truncated.
+        rows: the most rows the caller resets, steps or draws at once, for the memory estimate.
+        memory_limit: bytes; a configuration whose :func:`memory_estimate` exceeds it is refused before
+            anything large is allocated. ``None`` (default): the machine's :func:`available_memory`.
     """
 
     def __init__(
@@ -122,13 +166,19 @@ class Simulator:
         num_candidates: int,
         slate_size: int,
         max_steps: int,
+        rows: int = 1,
+        memory_limit: int | None = None,
     ) -> None:
-        for name, value, low in (("num_candidates", num_candidates, 1), ("slate_size", slate_size, 1), ("max_steps", max_steps, 1)):
+        for name, value, low in (
+            ("num_candidates", num_candidates, 1), ("slate_size", slate_size, 1), ("max_steps", max_steps, 1), ("rows", rows, 1)
+        ):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
                 raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
         if slate_size > num_candidates:
             raise ValueError(f"slate_size must be <= num_candidates ({num_candidates}), got {slate_size}")
+        item_model.check_num_candidates(int(num_candidates))
         _check_compatible(item_model, user_model, response_model)
+        _check_memory(memory_estimate(item_model, user_model, response_model, int(num_candidates), int(slate_size), int(rows)), memory_limit)
         self.item_model = item_model
         self.user_model = user_model
         self.choice_model = choice_model
@@ -164,6 +214,29 @@ class Simulator:
                 ),
             }
         )
+
+    @property
+    def reward_bounds(self) -> tuple[float, float]:
+        """The smallest and largest reward of one step that the parts can produce.
+
+        A slate gets at most :meth:`~recsim_bench.parts.choice.ChoiceModel.max_clicks` clicks, and each
+        behaviour is at most its per-slot maximum (:meth:`~recsim_bench.parts.response.ResponseModel.slot_maxima`)
+        in each clicked slot; a step behaviour of the user model (``leave``) is 0 or 1 once per step.
+        """
+        clicks = self.choice_model.max_clicks(self.slate_size)
+        slots = self.response_model.slot_maxima(self.item_model.attribute_ranges(), self.user_model.state_ranges())
+        amounts = [b for b in self.user_model.step_behaviours if b not in BINARY_BEHAVIOURS]
+        if amounts:
+            raise ValueError(f"user_model {self.user_model.name!r}: no bound declared for step behaviour(s) {amounts}")
+        maxima = {behaviour: clicks * value for behaviour, value in slots.items()}
+        return self.reward.bounds(maxima | {behaviour: 1.0 for behaviour in self.user_model.step_behaviours})
+
+    @property
+    def return_bounds(self) -> tuple[float, float]:
+        """The smallest and largest return of one episode: ``max_steps`` times :attr:`reward_bounds`
+        (an episode is truncated at ``max_steps``); a result's returns must lie within them."""
+        low, high = self.reward_bounds
+        return self.max_steps * low, self.max_steps * high
 
     def describe(self) -> dict[str, Any]:
         """The parts and sizes as JSON-serialisable specs."""
@@ -330,6 +403,18 @@ class Simulator:
             repeats = (rows[:, :, None] == rows[:, None, :]).sum(axis=2) > 1
             raise ValueError(f"action must list distinct candidates, got duplicates in {_first_offender(rows, repeats)}")
         return rows.astype(np.int64, copy=False)
+
+
+def _check_memory(estimate: int, memory_limit: Any) -> None:
+    if memory_limit is not None and (isinstance(memory_limit, bool) or not isinstance(memory_limit, (int, np.integer)) or memory_limit < 1):
+        raise ValueError(f"memory_limit must be a number of bytes >= 1, or None for the available memory; got {memory_limit!r}")
+    limit = available_memory() if memory_limit is None else int(memory_limit)
+    if limit is not None and estimate > limit:
+        source = "memory_limit" if memory_limit is not None else "the available memory"
+        raise ValueError(
+            f"this configuration needs about {estimate / 2**30:.3g} GiB ({estimate:,} bytes), more than {source} "
+            f"({limit / 2**30:.3g} GiB); make num_envs or num_candidates smaller, or pass memory_limit=BYTES to try anyway"
+        )
 
 
 def _first_offender(rows: NDArray, bad: NDArray[np.bool_]) -> str:

@@ -60,7 +60,7 @@ def put(directory: Path, protocol: P.Protocol, agent: str, env_id: str, seed: in
     if sessions is not None:
         sessions = np.asarray(sessions, dtype=np.float64)
         returns = sessions.mean(axis=1)
-    result = R.make_result(agent, env_id, protocol, returns, sessions, train_seed=seed)
+    result = R.make_result(agent, env_id, protocol, returns, sessions, train_seed=seed, train_steps=None if seed is None else 1000)
     (directory / agent).mkdir(parents=True, exist_ok=True)
     return R.write_result(directory / agent / R.result_filename(result), result)
 
@@ -154,7 +154,7 @@ def test_references_choose_what_p_improvement_compares_with(tmp_path, tiny, rank
 
 # ----------------------------------------------------------------------------- refusing invalid input
 def test_a_tampered_file_fails_everything_and_writes_nothing(tmp_path, tiny, ranked):
-    path = ranked / "a" / "a__Boredom-v0__seed3.json"
+    path = ranked / "a" / "a__Boredom-v0__v1__seed3.json"
     result = json.loads(path.read_text(encoding="utf-8"))
     result["returns"][0] += 100.0
     path.write_text(json.dumps(result), encoding="utf-8")
@@ -167,12 +167,12 @@ def test_a_tampered_file_fails_everything_and_writes_nothing(tmp_path, tiny, ran
 
 def test_duplicates_and_mixed_untrained_results_are_refused(tmp_path, tiny, ranked):
     copy = tmp_path / "copy.json"
-    shutil.copy(ranked / "a" / "a__Boredom-v0__seed0.json", copy)
+    shutil.copy(ranked / "a" / "a__Boredom-v0__v1__seed0.json", copy)
     put(ranked, tiny, "b", BOREDOM, 0, np.full(4, 1.0))  # b has an untrained Boredom result already
     with pytest.raises(L.InvalidResults) as error:
         L.write_leaderboard([ranked, copy], tmp_path / "out", protocol=tiny, figures=False)
     assert error.value.failures == [
-        f"{copy}: a on {BOREDOM}, training seed 0, is already in {ranked / 'a' / 'a__Boredom-v0__seed0.json'}",
+        f"{copy}: a on {BOREDOM}, training seed 0, is already in {ranked / 'a' / 'a__Boredom-v0__v1__seed0.json'}",
         f"b on {BOREDOM}: results with and without a training seed",
     ]
     assert not (tmp_path / "out").exists()
@@ -182,7 +182,7 @@ def test_command_refuses_files_that_do_not_follow_the_published_protocol(tmp_pat
     out = tmp_path / "out"
     assert cli.main(["leaderboard", str(ranked), "--out", str(out), "--no-figures"]) == 1
     error = capsys.readouterr().err
-    assert f"FAIL {ranked / 'a' / 'a__Boredom-v0__seed0.json'}: protocol: 4 episodes, protocol v1 says 500" in error
+    assert f"FAIL {ranked / 'a' / 'a__Boredom-v0__v1__seed0.json'}: protocol: 4 episodes, protocol v1 says 500" in error
     assert "nothing was written" in error and not out.exists()
 
 
@@ -259,3 +259,21 @@ def test_the_committed_leaderboard_is_what_the_committed_results_give(tmp_path, 
     tables = L.write_leaderboard(["leaderboards/results"], tmp_path, figures=False)
     assert tables in (root / "leaderboards" / "LEADERBOARD.md").read_text(encoding="utf-8")
     assert (tmp_path / "leaderboard.csv").read_bytes() == (root / "leaderboards" / "leaderboard.csv").read_bytes()
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_are_escaped(tiny):
+    entry = L.EnvEntry(
+        agent="=HYPERLINK(\"http://x\")",
+        env_id=BOREDOM,
+        seeds=(None,),
+        ci_over="users",
+        mean=L.Interval(-2.5, -3.0, -2.0),
+        normalised=L.Interval(-0.25, -0.3, -0.2),
+        run_scores=np.array([-0.25]),
+        sessions=None,
+    )
+    text = L.render_csv(tiny, {entry.agent: {BOREDOM: entry}}, [])
+    row = next(csv.DictReader(text.splitlines()))
+    assert row["agent"] == "'=HYPERLINK(\"http://x\")"
+    assert (row["mean_return"], row["mean_return_low"], row["normalised"]) == ("-2.5", "-3.0", "-0.25")  # numbers stay numbers
+    assert [L._value(v) for v in ("+1", "-x", "@sum", "\tx", "plain", -1, None)] == ["'+1", "'-x", "'@sum", "'\tx", "plain", "-1", ""]

@@ -99,7 +99,8 @@ def test_plan_gives_a_job_per_training_seed_and_one_per_env_to_an_agent_that_doe
         Job("greedy", COLD, 1),
     ]
     assert runner.plan(["greedy"], ["ColdStart-v0", COLD], None, tiny) == [Job("greedy", COLD, s) for s in range(5)]
-    assert jobs[2].filename == "greedy__Boredom-v0__seed0.json" and jobs[0].filename == "random__Boredom-v0__seed-none.json"
+    assert jobs[2].filename("v1") == "greedy__Boredom-v0__v1__seed0.json" and jobs[0].filename("v1-quick") == "random__Boredom-v0__v1-quick__seed-none.json"
+    assert jobs[2].filename(None) == "greedy__Boredom-v0__seed0.json"  # the name before schema 2
 
 
 @pytest.mark.parametrize(
@@ -170,16 +171,32 @@ def test_finished_jobs_are_skipped_and_a_corrupt_or_foreign_file_is_done_again(t
     assert CALLS == [] and again.skipped == again.jobs and again.exit_status == 0
 
     results = tmp_path / "results"
-    half = results / "random__ColdStart-v0__seed-none.json"
+    half = results / "random__ColdStart-v0__v1__seed-none.json"
     half.write_text(half.read_text(encoding="utf-8")[:100], encoding="utf-8")  # a half-written file
-    foreign = R.read_result(results / "greedy__Boredom-v0__seed0.json")
+    foreign = R.read_result(results / "greedy__Boredom-v0__v1__seed0.json")
     foreign["returns"][0] += 1.0  # checksum no longer matches
-    R.write_result(results / "greedy__Boredom-v0__seed0.json", foreign)
-    untouched = (results / "random__Boredom-v0__seed-none.json").read_bytes()
+    R.write_result(results / "greedy__Boredom-v0__v1__seed0.json", foreign)
+    untouched = (results / "random__Boredom-v0__v1__seed-none.json").read_bytes()
     quiet_run(["random", "greedy"], tmp_path, seeds=1, protocol=tiny, workers=1, job_function=counting_job)
     assert CALLS == [Job("random", COLD, None), Job("greedy", BOREDOM, 0)]
-    assert (results / "random__Boredom-v0__seed-none.json").read_bytes() == untouched
+    assert (results / "random__Boredom-v0__v1__seed-none.json").read_bytes() == untouched
     assert all(runner.is_finished(job, tiny, results) for job in again.jobs)
+    assert R.read_result(results / "greedy__Boredom-v0__v1__seed0.json")["train_steps"] == 2048  # the budget, 8 steps of 256 rows
+    assert R.read_result(results / "random__Boredom-v0__v1__seed-none.json")["train_steps"] is None
+
+
+def test_a_result_under_its_name_before_schema_2_counts_as_finished(tiny, tmp_path):
+    quiet_run(["random"], tmp_path, protocol=tiny, workers=1, job_function=counting_job)
+    results = tmp_path / "results"
+    job = Job("random", BOREDOM, None)
+    (results / job.filename("v1")).rename(results / job.filename(None))
+    CALLS.clear()
+    again = quiet_run(["random"], tmp_path, protocol=tiny, workers=1, job_function=counting_job)
+    assert CALLS == [] and job in again.skipped
+    assert sorted(p.name for p in results.iterdir()) == ["random__Boredom-v0__seed-none.json", "random__ColdStart-v0__v1__seed-none.json"]
+    (results / job.filename(None)).write_text("{", encoding="utf-8")  # unreadable: done again, under the new name
+    quiet_run(["random"], tmp_path, protocol=tiny, workers=1, job_function=counting_job)
+    assert CALLS == [job] and runner.is_finished(job, tiny, results) and (results / job.filename("v1")).is_file()
 
 
 def test_a_crashed_run_resumes_with_only_the_missing_jobs(tiny, tmp_path):
@@ -190,13 +207,13 @@ def test_a_crashed_run_resumes_with_only_the_missing_jobs(tiny, tmp_path):
     assert report.interrupted and report.exit_status == runner.INTERRUPTED and report.done == [Job("random", BOREDOM, None)]
     assert "Run the same command again to resume" in lines[-1]
     results = tmp_path / "results"
-    assert [p.name for p in results.iterdir()] == ["random__Boredom-v0__seed-none.json"]  # nothing half-written
-    first = (results / "random__Boredom-v0__seed-none.json").read_bytes()
+    assert [p.name for p in results.iterdir()] == ["random__Boredom-v0__v1__seed-none.json"]  # nothing half-written
+    first = (results / "random__Boredom-v0__v1__seed-none.json").read_bytes()
 
     CALLS.clear()
     resumed = quiet_run(["random", "greedy"], tmp_path, seeds=2, protocol=tiny, workers=1, job_function=counting_job)
     assert resumed.exit_status == 0 and CALLS == resumed.jobs[1:] and resumed.skipped == resumed.jobs[:1]
-    assert (results / "random__Boredom-v0__seed-none.json").read_bytes() == first
+    assert (results / "random__Boredom-v0__v1__seed-none.json").read_bytes() == first
     files = [R.read_result(path) for path in results.glob("*.json")]
     assert len(files) == 6 and all(R.validate_result(result, tiny) == [] for result in files)
 

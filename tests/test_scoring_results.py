@@ -58,12 +58,13 @@ def reseal(result: dict) -> dict:
 
 def fake_result(protocol: P.Protocol, env_id: str, train_seed: int | None, name: str = "agent") -> dict:
     entry = protocol.env(env_id)
-    return R.make_result(name, env_id, protocol, np.arange(entry.episodes, dtype=float), train_seed=train_seed)
+    steps = None if train_seed is None else 1000
+    return R.make_result(name, env_id, protocol, np.arange(entry.episodes, dtype=float), train_seed=train_seed, train_steps=steps)
 
 
 @pytest.fixture
 def result(tiny) -> dict:
-    return R.evaluate(random_agent, tiny, agent_name="random", env_ids=[BOREDOM], train_seed=0)[0]
+    return R.evaluate(random_agent, tiny, agent_name="random", env_ids=[BOREDOM], train_seed=0, train_steps=1000)[0]
 
 
 # ----------------------------------------------------------------------------- protocol
@@ -113,7 +114,7 @@ def test_normalised_score_runs_from_random_to_the_best_reference():
 # ----------------------------------------------------------------------------- results and validation
 def test_result_file_round_trip_validates(tmp_path, tiny, result):
     path = R.write_result(tmp_path / R.result_filename(result), result)
-    assert path.name == "random__Boredom-v0__seed0.json"
+    assert path.name == "random__Boredom-v0__v1__seed0.json"
     loaded = R.read_result(path)
     assert loaded == result
     assert R.validate_result(loaded, tiny) == []
@@ -175,6 +176,59 @@ def test_seed_outside_the_protocol_is_rejected(tiny, result):
     assert any(r.startswith("protocol: training seed 99 is not one of") for r in reasons)
 
 
+def test_training_steps_are_recorded_and_held_to_the_budget(tiny, result):
+    budget = tiny.env(BOREDOM).train_steps
+    assert result["schema_version"] == 2 and result["train_steps"] == 1000
+    at_budget = dict(result, train_steps=budget)
+    assert R.validate_result(reseal(at_budget), tiny) == []
+    over = dict(result, train_steps=budget + 1)
+    assert R.validate_result(reseal(over), tiny) == ["protocol: trained on 2,000,001 steps, protocol v1 allows at most 2,000,000"]
+    unknown = dict(result, train_steps=None)
+    assert R.validate_result(reseal(unknown), tiny) == [
+        "protocol: train_steps is null but there is a training seed: the training budget used cannot be checked"
+    ]
+    untrained = dict(result, seeds={"train": None, "eval": 10_000})
+    assert R.validate_result(reseal(untrained), tiny) == [
+        "protocol: train_steps is 1000 but the training seed is null (an agent that does not learn trains on no steps)"
+    ]
+    assert R.validate_result(reseal(dict(result, train_steps=-1)), tiny) == ["schema: train_steps must be null or an integer >= 0, got -1"]
+    assert R.validate_result(reseal(dict(result, train_steps=True)), tiny) == ["schema: train_steps must be int or null, got bool"]
+
+
+def test_make_result_and_evaluate_refuse_training_steps_that_do_not_fit_the_seed(tiny):
+    returns = np.zeros(4)
+    with pytest.raises(ValueError, match=r"train_steps: with a train_seed, give the environment steps .* got None"):
+        R.make_result("a", BOREDOM, tiny, returns, train_seed=0)
+    with pytest.raises(ValueError, match=r"train_steps must be None without a train_seed .* got 5"):
+        R.make_result("a", BOREDOM, tiny, returns, train_steps=5)
+    with pytest.raises(ValueError, match=r"train_steps: .* got -3"):
+        R.evaluate(random_agent, tiny, env_ids=[BOREDOM], train_seed=0, train_steps=-3)
+
+
+def test_a_schema_1_file_still_validates_with_its_training_steps_unknown(tiny, result):
+    old = {key: value for key, value in result.items() if key != "train_steps"}
+    old["schema_version"] = 1
+    assert R.validate_result(reseal(old), tiny) == [] and R.train_steps_of(old) == "unknown"
+    assert R.train_steps_of(result) == 1000
+    assert R.validate_result(reseal(dict(old, train_steps=1000)), tiny) == ["schema: unexpected key 'train_steps'"]
+    assert R.validate_result(reseal(dict(old, schema_version=3)), tiny) == [
+        "schema: missing key 'train_steps'",
+        "schema: schema_version 3 is not one of [1, 2]",
+    ]
+    del result["train_steps"]
+    assert R.validate_result(reseal(result), tiny) == ["schema: missing key 'train_steps'"]
+
+
+def test_result_names_hold_the_protocol_so_quick_and_full_results_share_a_directory(tmp_path):
+    quick = P.quick_protocol()
+    full = P.load_protocol("v1")
+    for protocol in (full, quick):
+        R.evaluate(FirstSlate(), protocol, agent_name="first", env_ids=[BOREDOM], out_dir=tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["first__Boredom-v0__v1-quick__seed-none.json", "first__Boredom-v0__v1__seed-none.json"]
+    assert R.read_result(tmp_path / "first__Boredom-v0__v1__seed-none.json")["episodes"] == full.env(BOREDOM).episodes  # not overwritten
+    assert R.read_result(tmp_path / "first__Boredom-v0__v1-quick__seed-none.json")["episodes"] == quick.env(BOREDOM).episodes
+
+
 def test_submission_reports_missing_environments_and_seeds(tiny):
     complete = {f"{env}/{s}": fake_result(tiny, env, s) for env in tiny.env_ids for s in tiny.env(env).train_seeds}
     assert R.validate_submission(complete, tiny) == []
@@ -233,7 +287,7 @@ def test_evaluate_gives_evaluate_agents_numbers(tmp_path, tiny):
     assert results[0]["returns"] == expected.tolist()
     assert results[0]["seeds"] == {"train": None, "eval": 10_000}
     assert results[0]["agent"]["config"] == {"seed": 0}
-    assert R.read_result(tmp_path / "random__Boredom-v0__seed-none.json") == results[0]
+    assert R.read_result(tmp_path / "random__Boredom-v0__v1__seed-none.json") == results[0]
     # one agent object for every environment works too, and the batch size does not matter
     again = R.evaluate(FirstSlate(), tiny, agent_name="first", num_envs=1)
     assert [r["env_id"] for r in again] == tiny.env_ids
@@ -252,7 +306,7 @@ def test_rerun_from_a_checkpoint(tmp_path, tiny):
     agent = make_agent("greedy", BOREDOM)
     agent.weights = np.random.default_rng(0).normal(size=agent.weights.shape)
     agent.save(str(tmp_path / "Boredom-v0" / "seed3"))
-    result = R.evaluate(agent, tiny, agent_name="greedy", env_ids=[BOREDOM], train_seed=3)[0]
+    result = R.evaluate(agent, tiny, agent_name="greedy", env_ids=[BOREDOM], train_seed=3, train_steps=0)[0]
     loaded = R.load_policy(str(tmp_path / "Boredom-v0" / "seed3"))
     assert type(loaded).__name__ == "GreedyAgent"
     assert R.rerun(result, str(tmp_path / "{env}" / "seed{seed}")) == []
@@ -395,4 +449,240 @@ def test_validate_main(tmp_path, tiny, policy_module, capsys):
     assert "missing environment" in capsys.readouterr().out
     (tmp_path / "junk.json").write_text("{not json")
     assert R.validate_main([str(tmp_path / "junk.json")], partial=True) == 1
-    assert "not a readable JSON file" in capsys.readouterr().out
+    assert "not a readable result file: not valid JSON" in capsys.readouterr().out
+
+
+# ----------------------------------------------------------------------------- untrusted files and metadata
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("[" * 200_000, "nested more than 32 deep"),
+        ('{"a": ' * 40 + "1" + "}" * 40, "nested more than 32 deep"),
+        ('{"episodes": 1' + "0" * 400 + "}", "integer 1" + "0" * 23 + "... does not fit in 64 bits"),
+        ('{"returns": [1e400]}', "number 1e400 is too large for a float64"),
+        ('{"returns": [NaN]}', "NaN is not JSON"),
+        ('{"episodes": 4, "episodes": 500}', "duplicate key(s) ['episodes'] in one object"),
+        (b"\xff\xfe", "not UTF-8 text"),
+    ],
+)
+def test_hostile_files_give_a_fail_line(tmp_path, capsys, text, fragment):
+    path = tmp_path / "hostile.json"
+    path.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
+    with pytest.raises(ValueError) as error:
+        R.read_result(path)
+    assert fragment in str(error.value)
+    assert R.validate_main([str(path)], partial=True) == 1
+    assert capsys.readouterr().out == f"FAIL {path}: {error.value}\n"
+
+
+def test_only_regular_files_of_a_bounded_size_are_read(tmp_path, capsys, result):
+    (tmp_path / "zero.json").symlink_to("/dev/zero")
+    with pytest.raises(ValueError, match="not a regular file"):
+        R.read_result(tmp_path / "zero.json")
+    with pytest.raises(ValueError, match="not a regular file"):
+        R.read_result("/dev/zero")
+    import os
+
+    os.mkfifo(tmp_path / "fifo.json")  # opening it must not wait for a writer
+    with pytest.raises(ValueError, match="not a regular file"):
+        R.read_result(tmp_path / "fifo.json")
+    big = tmp_path / "big.json"
+    big.write_text(json.dumps(dict(result, padding=" " * R.MAX_RESULT_BYTES)), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"larger than 4,194,304 bytes"):
+        R.read_result(big)
+    assert R.validate_main([str(tmp_path / "zero.json"), "/dev/zero"], partial=True) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        f"FAIL {tmp_path / 'zero.json'}: not a readable result file: not a regular file",
+        "FAIL /dev/zero: not a readable result file: not a regular file",
+    ]
+    real = tmp_path / "real.json"
+    R.write_result(real, result)
+    (tmp_path / "link.json").symlink_to(real)  # a link to a regular file is read as that file
+    assert R.read_result(tmp_path / "link.json") == result
+
+
+@pytest.mark.parametrize(
+    ("edit", "reason"),
+    [
+        (lambda r: r["wall_time"].update(evaluate=-1.0), "metadata: wall_time.evaluate must be a finite number of seconds >= 0, got -1.0"),
+        (lambda r: r["wall_time"].update(train=-0.5), "metadata: wall_time.train must be a finite number of seconds >= 0, got -0.5"),
+        (lambda r: r.update(device="quantum"), "metadata: device 'quantum' is not one of cpu, cuda, cuda:N, mps"),
+        (lambda r: r["provenance"].update(created="yesterday"), "metadata: provenance.created 'yesterday' is not an ISO 8601 time with a UTC offset"),
+        (lambda r: r["provenance"].update(created="2026-12-04T03:00:00"), "metadata: provenance.created '2026-12-04T03:00:00' is not an ISO 8601 time with a UTC offset"),
+        (lambda r: r["agent"].update(name="x\n## Winner"), "metadata: agent name 'x\\n## Winner' must match"),
+        (lambda r: r["agent"].update(name="=cmd()"), "metadata: agent name '=cmd()' must match"),
+        (lambda r: r["agent"].update(version="1.0|x"), "metadata: agent version '1.0|x' must be null or match"),
+    ],
+)
+def test_malformed_metadata_is_refused(tiny, result, edit, reason):
+    edit(result)
+    reasons = R.validate_result(reseal(result), tiny)
+    assert len(reasons) == 1 and reasons[0].startswith(reason)
+
+
+def test_make_result_refuses_unsafe_names_and_malformed_metadata(tiny):
+    returns = np.zeros(4)
+    for kwargs, message in [
+        ({"agent_name": "a|b"}, "agent_name must match"),
+        ({"agent_name": "-a"}, "agent_name must match"),
+        ({"agent_name": "a", "agent_version": "v 1"}, "agent_version must be None or match"),
+        ({"agent_name": "a", "device": "gpu"}, "device must be cpu, cuda, cuda:N or mps, got 'gpu'"),
+        ({"agent_name": "a", "wall_time": -1.0}, "wall_time must be a finite number of seconds >= 0"),
+        ({"agent_name": "a", "train_wall_time": float("nan"), "train_seed": 0, "train_steps": 1}, "train_wall_time must be"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            R.make_result(env_id=BOREDOM, protocol=tiny, returns=returns, **kwargs)
+    ok = R.make_result("ppo-v2.1_b+c", BOREDOM, tiny, returns, agent_version="1.0.2", device="cuda:1")
+    assert R.validate_result(ok, tiny) == []
+
+
+# ----------------------------------------------------------------------------- return bounds
+def test_return_bounds_of_every_environment_are_the_hand_computed_ones():
+    import gymnasium as gym
+
+    normal = np.sqrt(66 * np.log(2))  # Box-Muller radius at the smallest uniform, 2**-33: sqrt(-2 ln 2**-33)
+    ecommerce = gym.make("RecSimBench/Ecommerce-v0").unwrapped.sim.item_model.catalogue["price"].max()
+    expected = {
+        "RecSimBench/InterestEvolution-v0": 500 * 1 * 4.0,  # steps x one click (multinomial) x a 4-minute video
+        "RecSimBench/LongTermSatisfaction-v0": 100 * np.exp(5.0 * 1.0 + 1.0 * normal),  # always-first click, choc mean 5, satisfaction <= 1
+        "RecSimBench/InterestExploration-v0": 100 * 1,  # one click a step
+        BOREDOM: 100 * 5,  # position-based: every slot of 5 may be clicked
+        "RecSimBench/Retention-v0": 160 * 1,
+        "RecSimBench/Ecommerce-v0": 50 * ecommerce,  # one purchase a step, of the catalogue's dearest item
+        COLD: 20 * 3,
+    }
+    assert set(expected) == set(recsim_bench.SUITE)
+    for env_id, high in expected.items():
+        low, bound = R.return_bounds(env_id)
+        assert low == 0.0 and bound == pytest.approx(high, rel=1e-6), env_id
+    assert P.load_protocol("v1").env(BOREDOM).reference("best") < R.return_bounds(BOREDOM)[1]
+
+
+def test_negative_weights_and_step_behaviours_give_negative_lower_bounds():
+    import gymnasium as gym
+
+    assert gym.make(BOREDOM, reward={"click": -2.0}).unwrapped.sim.return_bounds == (-1000.0, 0.0)
+    retention = gym.make("RecSimBench/Retention-v0", reward={"click": 1.0, "leave": -10.0}).unwrapped.sim
+    assert retention.reward_bounds == (-10.0, 1.0) and retention.return_bounds == (-1600.0, 160.0)
+
+
+def test_the_normal_bound_is_what_box_muller_gives_at_the_extreme_uniforms():
+    from recsim_bench import rng
+
+    bound = rng.normal_bound()
+    assert bound == pytest.approx(np.sqrt(66 * np.log(2)), rel=1e-6)
+    extremes = np.array([rng.UNIFORM_LOW, 0.25, 0.5, 1 - rng.UNIFORM_LOW])
+    u1, u2 = np.meshgrid(extremes, extremes)
+    values = rng.normals(u1.ravel(), u2.ravel())
+    assert np.abs(values).max() <= bound and rng.normals(np.array([rng.UNIFORM_LOW]), np.array([0.5]))[0] == -bound
+    draws = rng.uniforms(np.arange(64, dtype=np.uint64), np.zeros(64, dtype=np.int64), np.zeros(64, dtype=np.int64), rng.STEP, 1000)
+    assert draws.min() >= rng.UNIFORM_LOW and draws.max() <= 1 - rng.UNIFORM_LOW
+
+
+def test_simulated_returns_lie_within_the_bounds():
+    from recsim_bench.references import POLICIES, evaluate as rollouts
+
+    for env_id in recsim_bench.SUITE:
+        low, high = R.return_bounds(env_id)
+        for policy in ("random", "oracle"):
+            returns = rollouts(env_id, POLICIES[policy], episodes=3, seed=0)
+            assert np.all((low <= returns) & (returns <= high)), (env_id, policy)
+
+
+def test_a_part_without_a_declared_range_gives_no_bound():
+    from recsim_bench.parts.response import WatchTimeResponse
+
+    with pytest.raises(ValueError, match=r"response_model 'watch_time': no range declared for the item attribute 'length'"):
+        WatchTimeResponse().slot_maxima({}, {})
+
+
+def test_returns_outside_the_bounds_are_refused(tiny, result):
+    forged = dict(result, returns=[1e6, 2.0, -1.0, 3.0])
+    assert R.validate_result(reseal(forged), tiny) == [
+        f"returns: 2 of 4 returns lie outside [0, 500], the bounds of an episode of {BOREDOM} (first at 0: 1000000.0)"
+    ]
+    at_the_bound = dict(result, returns=[500.0, 0.0, 0.0, 0.0])
+    assert R.validate_result(reseal(at_the_bound), tiny) == []
+    protocol = P.load_protocol("v1").restrict([COLD], episodes=2, sessions=2)
+    rows = [[61.0, 1.0], [2.0, 2.0]]  # mean 31 is within [0, 60], the first session is not
+    cold = R.make_result("a", COLD, protocol, np.mean(rows, axis=1), rows)
+    assert R.validate_result(cold, protocol) == [
+        f"returns: 1 of 4 session returns lie outside [0, 60], the bounds of an episode of {COLD} (first at (0, 0): 61.0)"
+    ]
+
+
+# ----------------------------------------------------------------------------- verification records
+def test_rerun_writes_a_verification_record_exact_within_the_interval_or_not(tmp_path, tiny, policy_module, capsys):
+    import hashlib
+
+    out = tmp_path / "results"
+    R.evaluate(f"{policy_module}:make", tiny, agent_name="first", env_ids=[BOREDOM], out_dir=out)
+    path = out / "first__Boredom-v0__v1__seed-none.json"
+    result = R.read_result(path)
+    assert R.read_verification(path, result) is None  # claimed, not verified
+
+    assert R.validate_main([str(path)], rerun=f"{policy_module}:make", protocol=tiny, partial=True) == 0
+    assert capsys.readouterr().out == f"OK   {path} (rerun matches exactly; recorded)\n"
+    record = json.loads(R.verification_path(path).read_text(encoding="utf-8"))
+    assert R.verification_path(path).name == "first__Boredom-v0__v1__seed-none.verification"
+    assert (record["outcome"], record["episodes"], record["episodes_differing"]) == ("exact", 4, 0)
+    assert record["result_checksum"] == result["checksum"] and record["policy"] == f"{policy_module}:make"
+    assert record["policy_sha256"] == hashlib.sha256((tmp_path / "third_party_policy.py").read_bytes()).hexdigest()
+    assert record["rerun_mean"] == pytest.approx(np.mean(result["returns"])) and record["checksum"] == R.checksum(record)
+    assert R.read_verification(path, result) == "exact"
+    assert R.result_files([str(out)]) == [path]  # the record is not read as a result
+
+    # the last bits of one episode differ (a torch agent on another machine): inside the 95% CI, recorded as such
+    returns = np.array(result["returns"])
+    returns[2] = np.nextafter(returns[2], np.inf)
+    nudged = reseal(dict(result, returns=returns.tolist()))
+    R.write_result(path, nudged)
+    assert R.read_verification(path, nudged) is None  # the old record is of another result
+    assert R.validate_main([str(path)], rerun=f"{policy_module}:make", protocol=tiny, partial=True) == 0
+    line = capsys.readouterr().out
+    low, high = mean_ci_of(returns)
+    assert line.startswith(f"OK   {path} (rerun not exact: 1 of 4 episodes differ (largest difference {abs(returns[2] - result['returns'][2]):.3g}); the rerun's mean ")
+    assert f"lies inside the file's 95% CI [{low:.6g}, {high:.6g}]; recorded as within the interval)" in line
+    assert R.read_verification(path, nudged) == "within_ci"
+
+    # returns the policy does not give: outside the interval, a failure, recorded as a mismatch
+    lowered = reseal(dict(result, returns=(np.array(result["returns"]) + 50.0).tolist()))
+    R.write_result(path, lowered)
+    assert R.validate_main([str(path)], rerun=f"{policy_module}:make", protocol=tiny, partial=True) == 1
+    line = capsys.readouterr().out
+    assert line.startswith(f"FAIL {path}: rerun: returns differ in 4 of 4 entries")
+    assert "4 of 4 episodes differ (largest difference 50); the rerun's mean" in line and "lies outside the file's 95% CI" in line
+    assert R.read_verification(path, lowered) == "mismatch"
+
+
+def mean_ci_of(values):
+    from recsim_bench.references import mean_ci
+
+    return mean_ci(values)[1:]
+
+
+def test_a_verification_record_that_was_edited_does_not_count(tmp_path, tiny, result):
+    path = R.write_result(tmp_path / R.result_filename(result), result)
+    outcome = R.RerunOutcome(["rerun: returns differ"], 4, 1, 1e-14, 1.0, (0.0, 2.0))
+    assert outcome.outcome == "within_ci" and R.RerunOutcome([], 4, 0, 0.0, 1.0, (0.0, 2.0)).outcome == "exact"
+    assert R.RerunOutcome(["x"], 4, 4, 1.0, 3.0, (0.0, 2.0)).outcome == "mismatch"
+    record = R.verification_record(result, path, "some_module:make", outcome)
+    R.write_result(R.verification_path(path), record)
+    assert R.read_verification(path, result) == "within_ci"
+    R.write_result(R.verification_path(path), dict(record, outcome="exact"))  # checksum no longer matches
+    assert R.read_verification(path, result) is None
+    R.write_result(R.verification_path(path), reseal(dict(record, outcome="perfect")))
+    assert R.read_verification(path, result) is None
+
+
+def test_the_policy_digest_of_a_checkpoint_changes_with_its_weights(tmp_path):
+    from baselines import make_agent
+
+    agent = make_agent("greedy", BOREDOM)
+    agent.save(str(tmp_path / "ckpt"))
+    first = R.policy_digest(str(tmp_path / "ckpt"))
+    assert first == R.policy_digest(str(tmp_path / "ckpt")) and len(first) == 64
+    agent.weights = agent.weights + 1.0
+    agent.save(str(tmp_path / "ckpt"))
+    assert R.policy_digest(str(tmp_path / "ckpt")) != first
+    assert R.policy_digest("no_such_module_xyz:make") is None

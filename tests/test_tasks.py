@@ -133,5 +133,5 @@ def test_set_task_on_some_rows_changes_only_those() -> None:
     users = info["task"]["user"]
     assert users[0] == users[2] == 1 and users[1] == 2 and users[3] not in (1, 2)
     assert list(info["task"]["split"][:3]) == ["test"] * 3 and info["task"]["split"][3] == "train"
-    with pytest.raises(ValueError, match=r"rows must be row indices in \[0, 3\]"):
+    with pytest.raises(ValueError, match=r"rows must be row indices in \[-4, 3\]"):
         venv.unwrapped.set_task(first, rows=[4])

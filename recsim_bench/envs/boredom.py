@@ -116,7 +116,7 @@ class BoredomEnv(RecEnv):
 
     ## Reference returns
     Mean return and 95% CI over 1,000 episodes (seed 0), from ``python benchmarks/reference_returns.py``:
-    random 73.22 [72.44, 74.00], greedy 73.38 [72.63, 74.12], oracle 121.80 [120.96, 122.65], diverse 120.50 [119.55, 121.45], fresh 134.31 [133.38, 135.23], diverse_fresh 130.01 [129.09, 130.94].
+    random 74.08 [73.31, 74.84], greedy 74.37 [73.61, 75.13], oracle 126.07 [125.05, 127.09], diverse 124.17 [123.09, 125.24], fresh 139.59 [138.57, 140.60], diverse_fresh 133.15 [132.19, 134.12].
     Greedy (population's mean user) and oracle (true hidden state) both maximise the immediate
     expected reward; see ``docs/envs/Boredom-v0.md``.
 

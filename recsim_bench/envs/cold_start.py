@@ -180,7 +180,7 @@ class ColdStartEnv(RecEnv):
 
     ## Reference returns
     Mean return and 95% CI over 1,000 episodes (seed 0), from ``python benchmarks/reference_returns.py``:
-    random 9.18 [8.98, 9.38], greedy 11.81 [11.49, 12.13], oracle 20.04 [19.76, 20.32], popularity 11.86 [11.53, 12.19], linucb 13.42 [13.15, 13.69].
+    random 9.89 [9.68, 10.09], greedy 11.28 [10.88, 11.67], oracle 22.19 [21.90, 22.48], popularity 11.54 [11.14, 11.95], linucb 15.09 [14.80, 15.38].
     Greedy (population's mean user) and oracle (true hidden state) both maximise the immediate
     expected reward; see ``docs/envs/ColdStart-v0.md``.
 

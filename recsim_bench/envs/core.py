@@ -42,7 +42,7 @@ def random_slates(
 ) -> NDArray[np.int64]:
     """Uniformly random slates of distinct candidates, shape ``batch_shape + (slate_size,)``."""
     keys = generator.random(batch_shape + (num_candidates,))
-    return np.argsort(keys, axis=-1)[..., :slate_size].astype(np.int64)
+    return np.argsort(keys, axis=-1, kind="stable")[..., :slate_size].astype(np.int64)
 
 
 class SlateSpace(spaces.MultiDiscrete):
@@ -100,10 +100,17 @@ def _stacked_observation_space(space: spaces.Dict, n: int) -> spaces.Dict:
     return spaces.Dict({key: _stacked_box(box, n) for key, box in space.spaces.items()})
 
 
-def build_simulator(defaults: dict[str, Any], kwargs: dict[str, Any], shell_arguments: tuple[str, ...]) -> Simulator:
+def build_simulator(
+    defaults: dict[str, Any],
+    kwargs: dict[str, Any],
+    shell_arguments: tuple[str, ...],
+    rows: int = 1,
+    memory_limit: int | None = None,
+) -> Simulator:
     """A simulator from an environment's defaults overridden by ``gym.make`` kwargs.
 
-    ``shell_arguments`` are the env class's own arguments, named in the error for an unknown one.
+    ``shell_arguments`` are the env class's own arguments, named in the error for an unknown one;
+    ``rows`` and ``memory_limit`` are the :class:`~recsim_bench.simulator.Simulator`'s.
     """
     unknown = sorted(set(kwargs) - set(ENV_ARGUMENTS))
     if unknown:
@@ -120,13 +127,34 @@ def build_simulator(defaults: dict[str, Any], kwargs: dict[str, Any], shell_argu
         num_candidates=config["num_candidates"],
         slate_size=config["slate_size"],
         max_steps=config["max_steps"],
+        rows=rows,
+        memory_limit=memory_limit,
     )
 
 
+#: Seeds are below this: a row's key is its seed as a uint64, so a larger one would alias a smaller one.
+SEED_LIMIT = 2**64
+
+
 def _seed_to_int(seed: Any, argument: str = "seed") -> int:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"{argument} must be a non-negative integer or None, got {seed!r}")
+    """``seed`` (a Python or numpy integer, not a bool) as an int in ``[0, 2**64)``; else ``ValueError`` naming ``argument``."""
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < SEED_LIMIT:
+        raise ValueError(f"{argument} must be an integer in [0, 2**64) or None, got {seed!r}")
     return int(seed)
+
+
+def _row_seeds(seed: Any, num_rows: int) -> list[int] | None:
+    """The seeds of ``num_rows`` rows: ``seed + i`` from one seed, a list of one per row as given, or ``None``."""
+    if seed is None:
+        return None
+    if isinstance(seed, (list, tuple, np.ndarray)):
+        if len(seed) != num_rows:
+            raise ValueError(f"seed must be an int or a list of {num_rows} ints, got {len(seed)} seeds")
+        return [_seed_to_int(s, f"seed[{i}]") for i, s in enumerate(seed)]
+    base = _seed_to_int(seed)
+    if base + num_rows > SEED_LIMIT:
+        raise ValueError(f"seed must be an integer in [0, 2**64 - {num_rows}] so that row {num_rows - 1}'s seed + {num_rows - 1} stays below 2**64, got {seed!r}")
+    return [base + i for i in range(num_rows)]
 
 
 #: Steps of randomness a single env draws at once.
@@ -137,6 +165,8 @@ def _check_options(options: dict[str, Any] | None) -> Any:
     """The task in reset ``options`` (``None`` when absent); unknown keys are refused."""
     if options is None:
         return None
+    if not isinstance(options, dict):
+        raise ValueError(f"reset options must be a dict with the key 'task', or None; got {options!r}")
     unknown = sorted(set(options) - {"task"})
     if unknown:
         raise ValueError(f"reset options: unknown key(s) {unknown}; allowed: ['task']")
@@ -148,15 +178,17 @@ class RecEnv(gym.Env):
 
     Args:
         split: the users of episodes reset without a task: ``"train"`` (default) or ``"test"``.
+        memory_limit: bytes above which a configuration's estimated memory is refused at once, with the
+            estimate in the message (``None``: the machine's available memory; see :class:`Simulator`).
         **kwargs: the environment's parts and sizes.
     """
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": []}
     defaults: ClassVar[dict[str, Any]] = {}
 
-    def __init__(self, split: str = "train", **kwargs: Any) -> None:
+    def __init__(self, split: str = "train", memory_limit: int | None = None, **kwargs: Any) -> None:
         self._split = tasks.split_code(split)
-        self.sim = build_simulator(self.defaults, kwargs, ("split",))
+        self.sim = build_simulator(self.defaults, kwargs, ("split", "memory_limit"), rows=LOOKAHEAD, memory_limit=memory_limit)
         self.observation_space = self.sim.observation_space
         self.action_space = SlateSpace(self.sim.num_candidates, self.sim.slate_size)
         self._task: tuple[int, int] | None = None  # (split code, user index) of a set task
@@ -191,11 +223,12 @@ class RecEnv(gym.Env):
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         """Start an episode; ``options={"task": task}`` is :meth:`set_task` then reset."""
+        seed = None if seed is None else _seed_to_int(seed)  # checked before anything changes, as is the task
         if options is not None:
             self.set_task(_check_options(options))
         super().reset(seed=seed)
         if seed is not None:
-            self._key, self._episode = rng.row_keys([_seed_to_int(seed)]), 0
+            self._key, self._episode = rng.row_keys([seed]), 0
         elif self._key is None:
             self._key, self._episode = rng.row_keys([int(self.np_random.integers(2**63))]), 0
         else:
@@ -285,6 +318,8 @@ class RecVectorEnv(VectorEnv):
         num_threads: threads that step disjoint blocks of rows (numpy releases the GIL); ``None``
             uses every available core, with at least :data:`MIN_ROWS_PER_THREAD` rows each. Rows
             never interact, so the numbers do not depend on it.
+        memory_limit: bytes above which a configuration's estimated memory (``num_envs`` rows) is refused
+            at once, with the estimate in the message (``None``: the machine's available memory).
         **kwargs: the environment's parts and sizes (see the single env's card).
     """
 
@@ -297,6 +332,7 @@ class RecVectorEnv(VectorEnv):
         autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
         split: str = "train",
         num_threads: int | None = None,
+        memory_limit: int | None = None,
         **kwargs: Any,
     ) -> None:
         if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
@@ -304,7 +340,10 @@ class RecVectorEnv(VectorEnv):
         mode = _autoreset_mode(autoreset_mode)
         default_split = tasks.split_code(split)
         threads = _thread_count(num_threads, int(num_envs))
-        self.sim = build_simulator(self.defaults, kwargs, ("num_envs", "autoreset_mode", "split", "num_threads"))
+        self.sim = build_simulator(
+            self.defaults, kwargs, ("num_envs", "autoreset_mode", "split", "num_threads", "memory_limit"),
+            rows=int(num_envs), memory_limit=memory_limit,
+        )
         self.metadata = {**self.metadata, "autoreset_mode": mode}
         self.num_envs = int(num_envs)
         self.single_observation_space = self.sim.observation_space
@@ -349,30 +388,21 @@ class RecVectorEnv(VectorEnv):
     ) -> None:
         """Tasks of the rows from their next reset (or autoreset) on: one for every row, a list of one
         per row (``None`` for a fresh user per episode), or ``None`` for fresh users everywhere.
-        With ``rows`` (indices), only those rows change and a list gives one task per listed row.
+        With ``rows`` (integer indices in ``[-N, N)``, or a boolean mask of the N rows), only those
+        rows change and a list gives one task per listed row.
         A row keeps its task across autoresets: the same user starts a new session."""
         if rows is None:
             self._task_split, self._task_user = tasks.task_rows(task, self.num_envs, self._split)
             return
-        rows = np.asarray(rows, dtype=np.int64).ravel()
-        if rows.size and (rows.min() < -self.num_envs or rows.max() >= self.num_envs):
-            raise ValueError(f"rows must be row indices in [0, {self.num_envs - 1}], got {rows.tolist()}")
+        rows = _row_indices(rows, self.num_envs)
         split, user = tasks.task_rows(task, len(rows), self._split)
         self._task_split[rows], self._task_user[rows] = split, user
 
     def reset(self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None):
         """Start an episode in every row; ``options={"task": ...}`` is :meth:`set_task` then reset."""
+        seeds = _row_seeds(seed, self.num_envs)  # checked before anything changes, as is the task
         if options is not None:
             self.set_task(_check_options(options))
-        if isinstance(seed, (list, tuple, np.ndarray)):
-            if len(seed) != self.num_envs:
-                raise ValueError(f"seed must be an int or a list of {self.num_envs} ints, got {len(seed)} seeds")
-            seeds = [_seed_to_int(s) for s in seed]
-        elif seed is not None:
-            base = _seed_to_int(seed)
-            seeds = [base + i for i in range(self.num_envs)]
-        else:
-            seeds = None
         super().reset(seed=None if seeds is None else seeds[0])
         if seeds is not None:
             key, episode = rng.row_keys(seeds), np.zeros(self.num_envs, dtype=np.int64)
@@ -483,6 +513,20 @@ class RecVectorEnv(VectorEnv):
         if self._pool is not None:
             self._pool.shutdown()
             self._pool = None
+
+
+def _row_indices(rows: Any, num_rows: int) -> NDArray[np.int64]:
+    """``rows`` as int64 indices: integers in ``[-num_rows, num_rows)`` or a boolean mask of ``num_rows`` entries."""
+    array = np.asarray(rows)
+    if array.dtype == bool:
+        if array.shape != (num_rows,):
+            raise ValueError(f"rows: a boolean mask must have shape ({num_rows},), got {array.shape}")
+        return np.flatnonzero(array)
+    if array.ndim > 1 or (array.size and array.dtype.kind not in "iu"):
+        raise ValueError(f"rows must be a list of integer row indices or a boolean mask of {num_rows} rows, got {rows!r}")
+    if array.size and (array.min() < -num_rows or array.max() >= num_rows):
+        raise ValueError(f"rows must be row indices in [-{num_rows}, {num_rows - 1}], got {array.tolist()}")
+    return array.astype(np.int64).ravel()
 
 
 def _mask_finished_rows(result: StepResult, live: NDArray[np.bool_]) -> StepResult:

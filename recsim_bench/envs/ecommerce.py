@@ -92,7 +92,7 @@ class EcommerceEnv(RecEnv):
 
     ## Reference returns
     Mean return and 95% CI over 1,000 episodes (seed 0), from ``python benchmarks/reference_returns.py``:
-    random 53.28 [50.22, 56.33], greedy 59.58 [56.48, 62.68], oracle 86.49 [82.60, 90.37], history 54.92 [51.91, 57.93].
+    random 54.96 [51.75, 58.16], greedy 59.31 [56.19, 62.43], oracle 86.99 [82.97, 91.02], history 55.56 [52.43, 58.69].
     Greedy (population's mean user) and oracle (true hidden state) both maximise the immediate
     expected reward; see ``docs/envs/Ecommerce-v0.md``.
 

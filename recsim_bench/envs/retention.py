@@ -90,7 +90,7 @@ class RetentionEnv(RecEnv):
 
     ## Reference returns
     Mean return and 95% CI over 1,000 episodes (seed 0), from ``python benchmarks/reference_returns.py``:
-    random 9.00 [8.60, 9.40], greedy 7.21 [6.88, 7.54], oracle 13.02 [12.43, 13.62], satisfying 32.55 [31.38, 33.71].
+    random 8.70 [8.31, 9.09], greedy 7.56 [7.22, 7.90], oracle 13.49 [12.87, 14.11], satisfying 31.29 [30.13, 32.44].
     Greedy (population's mean user) and oracle (true hidden state) both maximise the immediate
     expected reward; see ``docs/envs/Retention-v0.md``.
 

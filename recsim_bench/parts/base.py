@@ -95,6 +95,12 @@ def sum_last(values: NDArray) -> NDArray:
     return total
 
 
+def unit_rows(vectors: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Rows of ``vectors`` (last axis) scaled to unit length, a zero row left zero; see :func:`sum_last`."""
+    norm = np.sqrt(sum_last(vectors * vectors))
+    return vectors / np.maximum(norm, 1e-12)[..., None]
+
+
 # Validation helpers used by the parts' __post_init__: each names the part and the parameter.
 def _number(part: Part, field: str) -> float:
     value = getattr(part, field)
@@ -124,9 +130,10 @@ def check_integer(part: Part, field: str, low: int) -> None:
 
 
 def check_nonnegative(part: Part, field: str) -> None:
-    """Every entry of a number or (nested) list of numbers is >= 0."""
-    if np.any(_numbers(part, field) < 0):
-        raise ValueError(f"{part.kind} {part.name!r}: {field} must be >= 0, got {getattr(part, field)!r}")
+    """Every entry of a number or (nested) list of numbers is finite and >= 0 (NaN fails every comparison, so it is named)."""
+    values = _numbers(part, field)
+    if not np.all(np.isfinite(values) & (values >= 0)):
+        raise ValueError(f"{part.kind} {part.name!r}: {field} must be finite and >= 0, got {getattr(part, field)!r}")
 
 
 def check_finite(part: Part, field: str) -> None:

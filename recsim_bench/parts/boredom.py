@@ -9,22 +9,17 @@ from typing import ClassVar
 import numpy as np
 from numpy.typing import NDArray
 
-from recsim_bench import rng
+from recsim_bench import exact_math, rng
 from recsim_bench.parts.base import (
     check_integer,
     check_positive,
     check_range,
     sum_last,
     take_rows,
+    unit_rows,
 )
 from recsim_bench.parts.items import Items
 from recsim_bench.parts.users import UserModel, UserState
-
-
-def _normalise(vectors: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Rows of ``vectors`` (last axis) scaled to unit length; a zero row stays zero."""
-    norm = np.sqrt(sum_last(vectors * vectors))
-    return vectors / np.maximum(norm, 1e-12)[..., None]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -104,7 +99,7 @@ class BoredomUser(UserModel):
 
     def init(self, u: NDArray[np.float64], split: NDArray[np.int64]) -> UserState:
         d = self.embedding_dim
-        return self._state(_normalise(rng.normals(u[:, :d], u[:, d:])))
+        return self._state(unit_rows(rng.normals(u[:, :d], u[:, d:])))
 
     def prior(self, n: int) -> UserState:
         """The population's mean preference is the zero vector: every unbored item scores 0."""
@@ -127,12 +122,12 @@ class BoredomUser(UserModel):
         clicks = rank[:, -1] + 1
 
         # c clicks: c unnormalised steps p <- p + drift (m - p) toward their mean m, then one normalisation.
-        keep = (1.0 - self.drift) ** clicks
+        keep = exact_math.power(1.0 - self.drift, clicks)
         weights = clicked * ((1.0 - keep) / np.maximum(clicks, 1))[:, None]
         moved = state["preference"] * keep[:, None]
         for slot in range(s):
             moved += weights[:, slot, None] * embedding[:, slot]
-        preference = _normalise(moved)
+        preference = unit_rows(moved)
 
         # Window: the k-th click of the step (k = 0, 1, ...) goes to slot (cursor + k) mod window,
         # evicting the topic there; counts follow by adding the entering and removing the evicted topics.

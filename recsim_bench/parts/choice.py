@@ -17,8 +17,7 @@ from typing import ClassVar
 import numpy as np
 from numpy.typing import NDArray
 
-from scipy.special import expit
-
+from recsim_bench import exact_math
 from recsim_bench.parts.base import Part, check_finite, check_positive, check_range, sum_last
 
 
@@ -34,6 +33,10 @@ class ChoiceModel(Part):
 
     def uniforms(self, slate_size: int) -> int:
         """Uniforms per row that :meth:`choose` consumes for a slate of ``slate_size``."""
+        return 1
+
+    def max_clicks(self, slate_size: int) -> int:
+        """The most slots :meth:`choose` can click in one slate of ``slate_size``."""
         return 1
 
     def click_probabilities(self, scores: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -72,7 +75,7 @@ class MultinomialLogit(ChoiceModel):
 
     def probabilities(self, scores):
         shift = np.maximum(scores.max(axis=1, keepdims=True), self.no_click_mass)
-        return _normalise(np.exp(scores - shift), np.exp(self.no_click_mass - shift))
+        return _normalise(exact_math.exp(scores - shift), exact_math.exp(self.no_click_mass - shift))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,7 +122,7 @@ class ExponentialCascade(ChoiceModel):
         check_positive(self, "score_scaling")
 
     def probabilities(self, scores):
-        return _cascade(self.attention_prob * np.minimum(self.score_scaling * np.exp(scores), 1.0))
+        return _cascade(self.attention_prob * np.minimum(self.score_scaling * exact_math.exp(scores), 1.0))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -177,9 +180,12 @@ class PositionBased(ChoiceModel):
     def uniforms(self, slate_size: int) -> int:
         return slate_size
 
+    def max_clicks(self, slate_size: int) -> int:
+        return slate_size
+
     def click_probabilities(self, scores):
-        examination = self.examination_decay ** np.arange(scores.shape[1])
-        return examination * expit(self.attraction_scale * (scores - self.attraction_offset))
+        examination = exact_math.power(self.examination_decay, np.arange(scores.shape[1]))
+        return examination * exact_math.expit(self.attraction_scale * (scores - self.attraction_offset))
 
     def choose(self, scores, u):
         return u < self.click_probabilities(scores)

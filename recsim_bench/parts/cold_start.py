@@ -19,17 +19,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from recsim_bench import rng
-from recsim_bench.parts.base import check_integer, check_positive, sum_last
+from recsim_bench.parts.base import check_integer, check_positive, sum_last, unit_rows
 from recsim_bench.parts.items import Items
 from recsim_bench.parts.users import UserModel, UserState
 
 #: Draws used once, from a fixed seed, to compute the population's mean user (see ``ColdStartUser.prior``).
 _MEAN_DRAWS = 200_000
-
-
-def _unit_rows(vectors: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Each row divided by its Euclidean norm, summed column by column (so a row never depends on the others)."""
-    return vectors / np.sqrt(np.maximum(sum_last(vectors * vectors), 1e-24))[:, None]
+_MEAN_SEED = 12345
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,17 +72,16 @@ class ColdStartUser(UserModel):
     @functools.cached_property
     def centres(self) -> NDArray[np.float64]:
         """Unit segment centres, shape ``(num_segments, embedding_dim)``; the test segments are the last rows."""
-        generator = np.random.default_rng(self.segment_seed)
-        return _unit_rows(generator.normal(size=(self.num_segments, self.embedding_dim)))
+        return unit_rows(rng.table_normals(self.segment_seed, 0, self.num_segments, self.embedding_dim))
 
     @functools.cached_property
     def _shrinkage(self) -> float:
         """``E[normalise(c + spread * z)] = shrinkage * c`` for a unit ``c``: by symmetry about ``c`` the mean lies
         along ``c``; its length is estimated once from fixed draws (standard error below 1e-3)."""
-        z = np.random.default_rng(12345).normal(size=(_MEAN_DRAWS, self.embedding_dim))
+        z = rng.table_normals(_MEAN_SEED, 0, _MEAN_DRAWS, self.embedding_dim)
         z *= self.within_segment_spread
         z[:, 0] += 1.0
-        return float(_unit_rows(z)[:, 0].mean())
+        return float(unit_rows(z)[:, 0].mean())
 
     @property
     def init_uniforms(self) -> int:
@@ -100,7 +95,7 @@ class ColdStartUser(UserModel):
         d = self.embedding_dim
         noise = rng.normals(u[:, 1 : 1 + d], u[:, 1 + d :])
         noise *= self.within_segment_spread
-        return {"preference": _unit_rows(self.centres[segment] + noise), "segment": segment}
+        return {"preference": unit_rows(self.centres[segment] + noise), "segment": segment}
 
     def prior(self, n: int) -> UserState:
         """The train population's mean preference (not a unit vector), ``shrinkage * mean of the train centres``:

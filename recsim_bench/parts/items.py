@@ -15,7 +15,7 @@ from typing import ClassVar
 import numpy as np
 from numpy.typing import NDArray
 
-from recsim_bench import rng
+from recsim_bench import exact_math, rng
 from recsim_bench.parts.base import (
     Part,
     check_finite,
@@ -25,6 +25,7 @@ from recsim_bench.parts.base import (
     check_probabilities,
     check_range,
     check_shape,
+    unit_rows,
 )
 
 Items = dict[str, NDArray]
@@ -45,9 +46,21 @@ class ItemModel(Part):
     def num_features(self) -> int:
         return len(self.feature_bounds()[0])
 
+    def memory_bytes(self, num_candidates: int) -> int:
+        """Bytes the model itself holds (tables built once) when it offers ``num_candidates`` per row."""
+        return 0
+
+    def check_num_candidates(self, num_candidates: int) -> None:
+        """Refuse a number of candidates per row that the model cannot offer (any number by default)."""
+
     def feature_bounds(self) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
         """Lower and upper bounds of the observed features, each of shape ``(num_features,)``."""
         raise NotImplementedError
+
+    def attribute_ranges(self) -> dict[str, tuple[float, float]]:
+        """``(smallest, largest)`` value of each scalar attribute an item can have, where the model bounds it
+        (response models build the bounds of their behaviours, hence of the return, on these)."""
+        return {}
 
     def sample(self, u: NDArray[np.float64]) -> Items:
         """Candidates from uniforms of shape ``(N, uniforms_per_item, K)``: their attributes, or a compact
@@ -121,6 +134,11 @@ class TopicQualityItems(ItemModel):
         check_range(self, "trashy_fraction", 0.0, 1.0)
         check_finite(self, "min_quality")
         check_finite(self, "max_quality")
+        if not self.min_quality <= 0.0 <= self.max_quality:  # the trashy means run up to 0, the nutritious ones on from 0
+            raise ValueError(
+                f"item_model {self.name!r}: need min_quality <= 0 <= max_quality, "
+                f"got min_quality={self.min_quality!r}, max_quality={self.max_quality!r}"
+            )
         check_positive(self, "quality_stddev", strict=False)
         check_range(self, "video_length", 1e-9, 100.0)  # RecSim's MAX_VIDEO_LENGTH is 100
 
@@ -134,6 +152,9 @@ class TopicQualityItems(ItemModel):
 
     def feature_bounds(self) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
         return np.zeros(self.num_topics, np.float32), np.ones(self.num_topics, np.float32)
+
+    def attribute_ranges(self) -> dict[str, tuple[float, float]]:
+        return {"length": (float(self.video_length), float(self.video_length))}
 
     def sample(self, u: NDArray[np.float64]) -> Items:
         topic = np.minimum((u[:, 0] * self.num_topics).astype(np.int64), self.num_topics - 1)
@@ -154,6 +175,9 @@ class ClickbaitItems(ItemModel):
 
     def feature_bounds(self) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
         return np.zeros(1, np.float32), np.ones(1, np.float32)
+
+    def attribute_ranges(self) -> dict[str, tuple[float, float]]:
+        return {"clickbait": (0.0, 1.0)}
 
     def sample(self, u: NDArray[np.float64]) -> Items:
         return {"clickbait": u[:, 0].copy()}
@@ -206,7 +230,7 @@ class TopicLognormalQualityItems(ItemModel):
         topic = _categorical(u[:, 0], np.asarray(self.topic_probs))
         mean = np.asarray(self.quality_mean)[topic]
         stddev = np.asarray(self.quality_stddev)[topic]
-        return {"topic": topic, "quality": np.exp(mean + stddev * rng.normals(u[:, 1], u[:, 2]))}
+        return {"topic": topic, "quality": exact_math.exp(mean + stddev * rng.normals(u[:, 1], u[:, 2]))}
 
     def features(self, items: Items, lead: int = 0, out: NDArray[np.float32] | None = None) -> NDArray[np.float32]:
         out = _one_hot(items["topic"], self.num_topics, lead, extra=1, out=out)
@@ -268,20 +292,24 @@ class CatalogueItems(ItemModel):
     @functools.cached_property
     def catalogue(self) -> dict[str, NDArray]:
         """Every item's attributes, each of shape ``(num_items, ...)``; embeddings are float32."""
-        generator = np.random.default_rng(self.catalogue_seed)
-        topic = generator.integers(0, self.num_topics, self.num_items)
-        centres = generator.normal(size=(self.num_topics, self.embedding_dim))
-        centres /= np.linalg.norm(centres, axis=1, keepdims=True)
-        embedding = centres[topic] + self.topic_spread * generator.normal(size=(self.num_items, self.embedding_dim))
-        embedding /= np.maximum(np.linalg.norm(embedding, axis=1, keepdims=True), 1e-12)
+        seed, d = self.catalogue_seed, self.embedding_dim
+        centres = unit_rows(rng.table_normals(seed, 0, self.num_topics, d))
+        u = rng.table_uniforms(seed, 1, self.num_items, 2 + 2 * (d + 2))  # topic, clickbait, then d + 2 normals' pairs
+        topic = np.minimum((u[:, 0] * self.num_topics).astype(np.int64), self.num_topics - 1)
+        noise = rng.normals(u[:, 2 : 4 + d], u[:, 4 + d :])
+        embedding = unit_rows(centres[topic] + self.topic_spread * noise[:, :d])
         return {
             "item_id": np.arange(self.num_items),
             "topic": topic,
             "embedding": embedding.astype(np.float32),
-            "quality": np.clip(generator.normal(size=self.num_items), -3.0, 3.0),
-            "price": np.exp(self.price_log_mean + self.price_log_stddev * generator.normal(size=self.num_items)),
-            "clickbait": generator.uniform(size=self.num_items),
+            "quality": np.clip(noise[:, d], -3.0, 3.0),
+            "price": exact_math.exp(self.price_log_mean + self.price_log_stddev * noise[:, d + 1]),
+            "clickbait": u[:, 1],
         }
+
+    def attribute_ranges(self) -> dict[str, tuple[float, float]]:
+        """The extremes of the fixed catalogue itself (prices are lognormal, but this catalogue's dearest item is known)."""
+        return {name: (float(self.catalogue[name].min()), float(self.catalogue[name].max())) for name in ("quality", "price", "clickbait")}
 
     @functools.cached_property
     def _strides(self) -> NDArray[np.int64]:
@@ -304,8 +332,38 @@ class CatalogueItems(ItemModel):
         }
         return [columns[a].astype(np.float32) for a in CATALOGUE_OBSERVABLE if a in self.observed]
 
+    @property
+    def num_features(self) -> int:
+        """From the parameters alone, without building the catalogue (memory is estimated before it is built)."""
+        widths = {"topic": self.num_topics, "embedding": self.embedding_dim}
+        return sum(widths.get(attribute, 1) for attribute in self.observed)
+
+    def check_num_candidates(self, num_candidates: int) -> None:
+        if num_candidates > self.num_items:
+            raise ValueError(f"num_candidates must be <= the catalogue's num_items ({self.num_items}), got {num_candidates}")
+
+    def memory_bytes(self, num_candidates: int) -> int:
+        # The attributes (embeddings drawn in float64), the two cached feature tables, and the stride offsets table.
+        n, k = self.num_items, num_candidates
+        attributes = n * (8 * 5 + 4 * self.embedding_dim + 2 * 8 * self.embedding_dim)
+        tables = 3 * 4 * n * (self.num_features + self.num_topics + 8)
+        offsets = 8 * n * (k + 1) if k < n else 0
+        return attributes + tables + offsets
+
     def feature_bounds(self) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
-        table = np.concatenate(self._observed_columns(), axis=1)
+        # Finite parameters can still overflow: a price is exp(price_log_mean + price_log_stddev * z), float32 when observed.
+        with np.errstate(over="ignore", invalid="ignore"):  # reported below, naming the parameters
+            columns = self._observed_columns()
+        observed = [a for a in CATALOGUE_OBSERVABLE if a in self.observed]
+        overflowed = [name for name, values in self.catalogue.items() if not np.all(np.isfinite(values))]
+        overflowed += [name for name, values in zip(observed, columns) if name not in overflowed and not np.all(np.isfinite(values))]
+        if overflowed:
+            raise ValueError(
+                f"item_model {self.name!r}: price_log_mean={self.price_log_mean!r}, price_log_stddev={self.price_log_stddev!r}, "
+                f"topic_spread={self.topic_spread!r} give non-finite {overflowed} "
+                "(an observed price is float32: keep log prices below 88)"
+            )
+        table = np.concatenate(columns, axis=1)
         low, high = table.min(axis=0), table.max(axis=0)
         if "topic" in self.observed:  # a one-hot column of a topic that no item has is still a 0/1 column
             low[: self.num_topics], high[: self.num_topics] = 0.0, 1.0

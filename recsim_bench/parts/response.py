@@ -16,14 +16,13 @@ from typing import Any, ClassVar, Mapping
 import numpy as np
 from numpy.typing import NDArray
 
-from scipy.special import expit
-
-from recsim_bench import rng
+from recsim_bench import exact_math, rng
 from recsim_bench.parts.base import Part, check_finite, check_positive, sum_last
 from recsim_bench.parts.items import Items
 from recsim_bench.parts.users import UserState
 
 Behaviours = dict[str, NDArray[np.float64]]
+Ranges = Mapping[str, tuple[float, float]]  # name -> (smallest, largest value)
 
 #: Observed behaviours (not rewards) are capped here, as RecSim caps observed engagement and video length.
 OBSERVED_CAP = 100.0
@@ -41,6 +40,20 @@ class ResponseModel(Part):
     required_item_attributes: ClassVar[tuple[str, ...]] = ()
     required_user_fields: ClassVar[tuple[str, ...]] = ()
     uniforms_per_slot: ClassVar[int] = 0
+
+    def slot_maxima(self, item_ranges: Ranges, user_ranges: Ranges) -> dict[str, float]:
+        """The largest value of each behaviour in one slot, true (not observed-capped) values.
+
+        Every behaviour is >= 0, and 0 in a slot that was not clicked. ``item_ranges`` and
+        ``user_ranges`` are the item model's :meth:`~recsim_bench.parts.items.ItemModel.attribute_ranges`
+        and the user model's :meth:`~recsim_bench.parts.users.UserModel.state_ranges`, for models whose
+        amounts depend on them. A behaviour of :data:`BINARY_BEHAVIOURS` is at most 1; a model with
+        another behaviour overrides this.
+        """
+        amounts = [b for b in self.behaviours if b not in BINARY_BEHAVIOURS]
+        if amounts:
+            raise ValueError(f"response_model {self.name!r}: no bound declared for behaviour(s) {amounts}")
+        return {behaviour: 1.0 for behaviour in self.behaviours}
 
     def behaviour_bounds(self) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
         """Bounds of the observed behaviours, in the order of ``behaviours``.
@@ -87,6 +100,9 @@ class WatchTimeResponse(ResponseModel):
     def _watch_time(self, user: UserState, items: Items) -> NDArray[np.float64]:
         return np.minimum(items["length"], user["time_budget"][:, None])
 
+    def slot_maxima(self, item_ranges: Ranges, user_ranges: Ranges) -> dict[str, float]:
+        return {"click": 1.0, "watch_time": max(0.0, needed_range(self, item_ranges, "length", "item attribute")[1])}
+
     def respond(self, user, slate, scores, clicked, u):
         return {"click": clicked.astype(np.float64), "watch_time": np.where(clicked, self._watch_time(user, slate), 0.0)}
 
@@ -127,14 +143,23 @@ class EngagementResponse(ResponseModel):
         scale = clickbait * self.choc_stddev + (1.0 - clickbait) * self.kale_stddev
         return loc, scale
 
+    def slot_maxima(self, item_ranges: Ranges, user_ranges: Ranges) -> dict[str, float]:
+        """Engagement is lognormal, unbounded in principle; but its normal comes from :func:`rng.normals`,
+        whose values are at most :func:`rng.normal_bound` (6.76) in size, and its log mean and scale are
+        linear in the clickbait score and in the satisfaction: the largest is at a corner of their ranges."""
+        clickbait = needed_range(self, item_ranges, "clickbait", "item attribute")
+        satisfaction = needed_range(self, user_ranges, "satisfaction", "user state field")
+        loc, scale = self._log_normal({"satisfaction": np.array(satisfaction)}, {"clickbait": np.array([clickbait, clickbait])})
+        return {"click": 1.0, "engagement": float(np.exp(loc + scale * rng.normal_bound()).max())}
+
     def respond(self, user, slate, scores, clicked, u):
         loc, scale = self._log_normal(user, slate)
-        engagement = np.exp(loc + scale * rng.normals(u[..., 0], u[..., 1]))
+        engagement = exact_math.exp(loc + scale * rng.normals(u[..., 0], u[..., 1]))
         return {"click": clicked.astype(np.float64), "engagement": np.where(clicked, engagement, 0.0)}
 
     def expected_given_click(self, user, items, scores):
         loc, scale = self._log_normal(user, items)
-        return {"click": np.ones(loc.shape), "engagement": np.exp(loc + scale**2 / 2.0)}
+        return {"click": np.ones(loc.shape), "engagement": exact_math.exp(loc + scale * scale / 2.0)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -164,9 +189,9 @@ class MultiBehaviourResponse(ResponseModel):
     def expected_given_click(self, user, items, scores):
         return {
             "click": np.ones(scores.shape),
-            "long_view": expit(self.scale * (scores - self.long_view_offset)),
-            "like": expit(self.scale * (scores - self.like_offset)),
-            "hate": expit(-self.scale * (scores - self.hate_offset)),
+            "long_view": exact_math.expit(self.scale * (scores - self.long_view_offset)),
+            "like": exact_math.expit(self.scale * (scores - self.like_offset)),
+            "hate": exact_math.expit(-self.scale * (scores - self.hate_offset)),
         }
 
     def respond(self, user, slate, scores, clicked, u):
@@ -175,6 +200,13 @@ class MultiBehaviourResponse(ResponseModel):
         for column, name in enumerate(self.behaviours[1:]):
             behaviours[name] = (clicked & (u[..., column] < probabilities[name])).astype(np.float64)
         return behaviours
+
+
+def needed_range(part: Part, ranges: Ranges, name: str, what: str) -> tuple[float, float]:
+    """``ranges[name]``; a clear error when the model that should bound it does not."""
+    if name not in ranges:
+        raise ValueError(f"{part.kind} {part.name!r}: no range declared for the {what} {name!r}, so its behaviours have no bound")
+    return ranges[name]
 
 
 NAMED_REWARDS: dict[str, dict[str, float]] = {
@@ -199,6 +231,11 @@ class Reward:
         for behaviour, weight in self.weights:
             total = total + weight * sum_last(behaviours[behaviour])
         return total
+
+    def bounds(self, maxima: Mapping[str, float]) -> tuple[float, float]:
+        """The smallest and largest reward of a step in which each behaviour ``b`` sums to between 0 and ``maxima[b]``."""
+        terms = [weight * maxima[behaviour] for behaviour, weight in self.weights]
+        return sum(min(term, 0.0) for term in terms), sum(max(term, 0.0) for term in terms)
 
     def over(self, behaviours: Behaviours) -> NDArray[np.float64] | float:
         """The reward counting only the behaviours present in ``behaviours`` (the oracle's per-item part)."""

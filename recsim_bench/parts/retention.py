@@ -17,8 +17,8 @@ from typing import ClassVar
 import numpy as np
 from numpy.typing import NDArray
 
-from recsim_bench import rng
-from recsim_bench.parts.base import check_finite, check_integer, check_positive, sum_last
+from recsim_bench import exact_math, rng
+from recsim_bench.parts.base import check_finite, check_integer, check_positive, sum_last, unit_rows
 from recsim_bench.parts.items import Items
 from recsim_bench.parts.users import UserModel, UserState
 
@@ -118,8 +118,7 @@ class RetentionUser(UserModel):
 
     def init(self, u: NDArray[np.float64], split: NDArray[np.int64]) -> UserState:
         z = rng.normals(u[:, : self.embedding_dim], u[:, self.embedding_dim :])
-        norm = np.maximum(np.sqrt(sum_last(z * z)), 1e-12)
-        return self._fresh(self.interest_scale * z / norm[:, None])
+        return self._fresh(self.interest_scale * unit_rows(z))
 
     def prior(self, n: int) -> UserState:
         return self._fresh(np.zeros((n, self.embedding_dim)))  # preferences are isotropic: their mean is 0
@@ -133,7 +132,7 @@ class RetentionUser(UserModel):
 
     def return_gap(self, satisfaction: NDArray[np.float64], v: NDArray[np.float64]) -> NDArray[np.float64]:
         """Days away after a session of ``satisfaction``, from uniforms ``v`` in (0, 1)."""
-        return -self.mean_gap * np.exp(-self.gap_sensitivity * satisfaction) * np.log(v)
+        return -self.mean_gap * exact_math.exp(-self.gap_sensitivity * satisfaction) * exact_math.log(v)
 
     def update(self, state, slate, clicked, behaviours, u):
         gained = sum_last(np.where(clicked, self.click_satisfaction(state, slate), 0.0))

@@ -23,25 +23,24 @@ from typing import ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.special import expit
 
-from recsim_bench import rng
+from recsim_bench import exact_math, rng
 from recsim_bench.parts.base import check_finite, check_integer, check_positive, check_range, sum_last
 from recsim_bench.parts.items import Items
-from recsim_bench.parts.response import Behaviours, ResponseModel
+from recsim_bench.parts.response import Behaviours, Ranges, ResponseModel, needed_range
 from recsim_bench.parts.users import UserModel, UserState
 
 
 def _relevance_and_gap(user: UserState, items: Items) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Relevance ``rho`` (the interest in each item's category) and price gap ``log(price / wtp)``, each ``(N, M)``."""
     relevance = np.take_along_axis(user["interest"], items["topic"], axis=1)
-    gap = np.log(items["price"]) - np.log(user["wtp"])[:, None]
+    gap = exact_math.log(items["price"]) - exact_math.log(user["wtp"])[:, None]
     return relevance, gap
 
 
 def _over_price(user: UserState, gap: NDArray[np.float64]) -> NDArray[np.float64]:
     """``f = exp(-s * max(g, 0))``: 1 up to the willingness to pay, falling above it."""
-    return np.exp(-user["price_sensitivity"][:, None] * np.maximum(gap, 0.0))
+    return exact_math.exp(-user["price_sensitivity"][:, None] * np.maximum(gap, 0.0))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -149,16 +148,16 @@ class ShopperUser(UserModel):
 
     def init(self, u: NDArray[np.float64], split: NDArray[np.int64]) -> UserState:
         t = self.num_topics
-        interest = u[:, :t] ** self.interest_exponent
+        interest = exact_math.power(u[:, :t], self.interest_exponent)
         sensitivity = self.min_sensitivity + (self.max_sensitivity - self.min_sensitivity) * u[:, t]
-        wtp = np.exp(self.wtp_log_mean + self.wtp_log_stddev * rng.normals(u[:, t + 1], u[:, t + 2]))
+        wtp = exact_math.exp(self.wtp_log_mean + self.wtp_log_stddev * rng.normals(u[:, t + 1], u[:, t + 2]))
         return self._session(interest, sensitivity, wtp)
 
     def prior(self, n: int) -> UserState:
         """Mean interest ``1 / (1 + interest_exponent)``, mean sensitivity, median willingness to pay."""
         interest = np.full((n, self.num_topics), 1.0 / (1.0 + self.interest_exponent))
         sensitivity = np.full(n, (self.min_sensitivity + self.max_sensitivity) / 2.0)
-        return self._session(interest, sensitivity, np.full(n, np.exp(self.wtp_log_mean)))
+        return self._session(interest, sensitivity, exact_math.exp(np.full(n, self.wtp_log_mean)))
 
     def affinity(self, state: UserState, items: Items) -> NDArray[np.float64]:
         relevance, gap = _relevance_and_gap(state, items)
@@ -247,7 +246,11 @@ class FunnelResponse(ResponseModel):
         """``P(add_to_cart | click)`` and ``P(purchase | add_to_cart)``, each ``(N, M)``."""
         relevance, gap = _relevance_and_gap(user, items)
         over = _over_price(user, gap)
-        return over * expit(self.cart_slope * (relevance - self.cart_offset)), over * self.checkout_prob
+        return over * exact_math.expit(self.cart_slope * (relevance - self.cart_offset)), over * self.checkout_prob
+
+    def slot_maxima(self, item_ranges: Ranges, user_ranges: Ranges) -> dict[str, float]:
+        price = needed_range(self, item_ranges, "price", "item attribute")[1]
+        return {"click": 1.0, "add_to_cart": 1.0, "purchase": 1.0, "revenue": max(0.0, price)}
 
     def respond(self, user, slate, scores, clicked, u) -> Behaviours:
         cart_prob, buy_prob = self.funnel_probabilities(user, slate)

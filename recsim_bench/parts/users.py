@@ -11,9 +11,8 @@ from typing import ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.special import expit
 
-from recsim_bench import rng
+from recsim_bench import exact_math, rng
 from recsim_bench.parts.base import (
     Part,
     check_finite,
@@ -78,6 +77,10 @@ class UserModel(Part):
     def terminated(self, state: UserState) -> NDArray[np.bool_]:
         """Whether each user has left."""
         return np.zeros(len(next(iter(state.values()))), dtype=bool)
+
+    def state_ranges(self) -> dict[str, tuple[float, float]]:
+        """``(smallest, largest)`` value of each scalar state field, where the model bounds it (for response models' bounds)."""
+        return {}
 
     def observation_bounds(self) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
         """Bounds of what the platform observes of the user; empty by default."""
@@ -218,7 +221,7 @@ class LongTermSatisfactionUser(UserModel):
     def _state(self, npe: NDArray[np.float64]) -> UserState:
         return {
             "net_positive_exposure": npe,
-            "satisfaction": expit(self.sensitivity * npe),
+            "satisfaction": exact_math.expit(self.sensitivity * npe),
             "time_budget": np.full(len(npe), float(self.time_budget)),
         }
 
@@ -238,12 +241,15 @@ class LongTermSatisfactionUser(UserModel):
         npe = np.where(any_click, self.memory_discount * npe - 2.0 * (clickbait - 0.5) + noise, npe)
         return {
             "net_positive_exposure": npe,
-            "satisfaction": expit(self.sensitivity * npe),
+            "satisfaction": exact_math.expit(self.sensitivity * npe),
             "time_budget": state["time_budget"] - 1.0,
         }
 
     def terminated(self, state: UserState) -> NDArray[np.bool_]:
         return state["time_budget"] <= 0.0
+
+    def state_ranges(self) -> dict[str, tuple[float, float]]:
+        return {"satisfaction": (0.0, 1.0)}  # a sigmoid
 
 
 @dataclasses.dataclass(frozen=True)
@@ -289,11 +295,12 @@ class StaticAffinityUser(UserModel):
         mean = np.asarray(self.affinity_mean)[user_type]
         stddev = np.asarray(self.affinity_stddev)[user_type]
         noise = rng.normals(u[:, 1 : 1 + self.num_topics], u[:, 1 + self.num_topics :])
-        return {"affinity": np.exp(mean + stddev * noise), "user_type": user_type}
+        return {"affinity": exact_math.exp(mean + stddev * noise), "user_type": user_type}
 
     def prior(self, n: int) -> UserState:
-        lognormal_means = np.exp(np.asarray(self.affinity_mean) + np.asarray(self.affinity_stddev) ** 2 / 2)
-        mean_affinity = np.asarray(self.user_type_probs) @ lognormal_means
+        stddev = np.asarray(self.affinity_stddev)
+        lognormal_means = exact_math.exp(np.asarray(self.affinity_mean) + stddev * stddev / 2)
+        mean_affinity = np.sum(np.asarray(self.user_type_probs)[:, None] * lognormal_means, axis=0)  # not BLAS: no FMA
         return {"affinity": np.tile(mean_affinity, (n, 1)), "user_type": np.full(n, -1)}
 
     def affinity(self, state: UserState, items: Items) -> NDArray[np.float64]:

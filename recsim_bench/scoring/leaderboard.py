@@ -357,12 +357,20 @@ def _figure_links(names: list[str]) -> str:
     return "\n".join(lines)
 
 
+#: Text cells a spreadsheet would run as a formula; :func:`_value` puts a ``'`` in front of them.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _value(value: Any) -> str:
+    """A CSV cell: numbers as written, ``None`` empty, text that begins like a formula escaped with ``'``."""
     if value is None:
         return ""
     if isinstance(value, (float, np.floating)):
         return repr(float(value))
-    return str(value)
+    if isinstance(value, (int, np.integer)):
+        return str(value)
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def render_csv(protocol: Protocol, entries: dict[str, dict[str, EnvEntry]], overall: list[OverallEntry]) -> str:

@@ -355,7 +355,7 @@ class RandomReference:
         n, k = obs["candidates"].shape[:2]
         keys = self.streams.uniforms(n, k)
         self.streams.advance()
-        return np.argsort(keys, axis=1)[:, : obs["response"].shape[1]].astype(np.int64)
+        return np.argsort(keys, axis=1, kind="stable")[:, : obs["response"].shape[1]].astype(np.int64)
 
 
 class OracleReference:

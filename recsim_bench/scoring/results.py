@@ -3,9 +3,9 @@
 A result (schema :data:`SCHEMA_VERSION`) records who was evaluated (agent name, version and
 resolved configuration), on what (``env_id`` and the environment spec, ``gym.spec(env_id).to_json()``
 parsed), under which protocol (version, split, evaluation seed, episodes, sessions), with which
-training seed, the raw per-episode returns (and per-session returns for meta-RL environments),
-the wall time, the device and the provenance (package versions, the git commit of the agent's code
-when it is in a git checkout). ``checksum`` is the SHA-256 of the canonical JSON of everything
+training seed and how many environment steps of training (``train_steps``), the raw per-episode
+returns (and per-session returns for meta-RL environments), the wall time, the device and the
+provenance (package versions, the git commit of the agent's code when it is in a git checkout). ``checksum`` is the SHA-256 of the canonical JSON of everything
 else (:func:`checksum`).
 
 A third party scores its own agent with one call::
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 import hashlib
 import importlib
 import importlib.util
@@ -45,7 +46,8 @@ import gymnasium as gym
 import numpy as np
 
 from recsim_bench.agents import Agent
-from recsim_bench.files import MAX_CONFIG_BYTES, read_json, write_json_atomic
+from recsim_bench.references import mean_ci
+from recsim_bench.files import MAX_CONFIG_BYTES, MAX_CONFIG_DEPTH, read_json_strict, write_json_atomic
 from recsim_bench.scoring.protocol import (
     DEFAULT_VERSION,
     Protocol,
@@ -54,8 +56,10 @@ from recsim_bench.scoring.protocol import (
     load_protocol,
 )
 
-#: Version of the result file layout; a reader refuses any other.
-SCHEMA_VERSION = 1
+#: Version of the result file layout written; 2 added ``train_steps``.
+SCHEMA_VERSION = 2
+#: The layouts a reader accepts: version 1 files (no ``train_steps``: the budget used is unknown) and the current one.
+READABLE_SCHEMA_VERSIONS = (1, SCHEMA_VERSION)
 
 #: Top-level keys of a result and the JSON types each must have (``None`` allowed where listed).
 _SCHEMA: dict[str, tuple[type, ...]] = {
@@ -66,6 +70,7 @@ _SCHEMA: dict[str, tuple[type, ...]] = {
     "protocol": (str,),
     "split": (str,),
     "seeds": (dict,),
+    "train_steps": (int, type(None)),
     "episodes": (int,),
     "sessions": (int, type(None)),
     "returns": (list,),
@@ -90,6 +95,32 @@ _PROVENANCE_SCHEMA: dict[str, tuple[type, ...]] = {
     "created": (str,),
 }
 _CHECKSUM = re.compile(r"^[0-9a-f]{64}$")
+
+#: Verification records (:func:`verification_record`): their format, file suffix, size limit and outcomes.
+VERIFICATION_FORMAT = "recsim-bench/verification/1"
+VERIFICATION_SUFFIX = ".verification"
+MAX_RECORD_BYTES = 2**16
+RERUN_OUTCOMES = ("exact", "within_ci", "mismatch")
+#: Relative rounding slack of :func:`bound_errors` (a return is a float64 sum of at most a few hundred rewards).
+RETURN_TOLERANCE = 1e-9
+#: The most bytes :func:`read_result` reads (a v1 result is under 50 kB) and the deepest nesting it accepts.
+MAX_RESULT_BYTES = 4 * 2**20
+MAX_RESULT_DEPTH = 32
+#: Agent names and versions: a letter or digit, then letters, digits and ``. _ + -``; nothing that Markdown,
+#: CSV or a file name could read as markup.
+SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}")
+#: Devices a result may name: ``cpu``, ``cuda`` or ``cuda:N``, ``mps``.
+DEVICE = re.compile(r"cpu|cuda(:\d+)?|mps")
+
+
+def _top_schema(version: Any) -> dict[str, tuple[type, ...]]:
+    """The top-level keys of a result of schema ``version`` (version 1 has no ``train_steps``)."""
+    return {key: types for key, types in _SCHEMA.items() if key != "train_steps"} if version == 1 else _SCHEMA
+
+
+def train_steps_of(result: Mapping[str, Any]) -> int | None | str:
+    """The environment steps ``result``'s agent trained on: an int, ``None`` (it does not learn), or ``"unknown"`` (schema 1)."""
+    return "unknown" if result.get("schema_version") == 1 else result["train_steps"]
 
 
 # ----------------------------------------------------------------------------- checksum
@@ -191,6 +222,7 @@ def make_result(
     agent_version: str | None = None,
     config: Mapping[str, Any] | None = None,
     train_seed: int | None = None,
+    train_steps: int | None = None,
     wall_time: float = 0.0,
     train_wall_time: float | None = None,
     device: str = "cpu",
@@ -199,9 +231,13 @@ def make_result(
     """A checksummed result of ``agent_name`` on ``env_id`` under ``protocol``.
 
     ``returns`` is ``(episodes,)`` (with sessions: each user's mean session return) and
-    ``session_returns`` ``(episodes, sessions)`` for a protocol entry with sessions. ``policy``
-    (the evaluated object) gives the provenance's agent module and git commit.
+    ``session_returns`` ``(episodes, sessions)`` for a protocol entry with sessions. ``train_steps``
+    is the number of environment steps the agent trained on: required with a ``train_seed``, ``None``
+    without one (an agent that does not learn). ``policy`` (the evaluated object) gives the
+    provenance's agent module and git commit.
     """
+    _check_training(train_seed, train_steps)
+    _check_metadata(agent_name, agent_version, device, wall_time, train_wall_time)
     protocol = load_protocol(protocol)
     entry = protocol.env(env_id)
     returns = np.asarray(returns, dtype=np.float64)
@@ -213,6 +249,7 @@ def make_result(
         "protocol": protocol.version,
         "split": entry.split,
         "seeds": {"train": None if train_seed is None else int(train_seed), "eval": entry.eval_seed},
+        "train_steps": None if train_steps is None else int(train_steps),
         "episodes": int(returns.shape[0]),
         "sessions": entry.sessions,
         "returns": [float(r) for r in returns],
@@ -224,6 +261,28 @@ def make_result(
     result = _json_data(result, "result")
     result["checksum"] = checksum(result)
     return result
+
+
+def _check_training(train_seed: Any, train_steps: Any) -> None:
+    """``train_steps`` must be an integer >= 0 with a training seed and ``None`` without one."""
+    if train_seed is None:
+        if train_steps is not None:
+            raise ValueError(f"train_steps must be None without a train_seed (an agent that does not learn), got {train_steps!r}")
+    elif isinstance(train_steps, bool) or not isinstance(train_steps, (int, np.integer)) or train_steps < 0:
+        raise ValueError(f"train_steps: with a train_seed, give the environment steps the agent trained on (an integer >= 0), got {train_steps!r}")
+
+
+def _check_metadata(agent_name: Any, agent_version: Any, device: Any, wall_time: Any, train_wall_time: Any) -> None:
+    """Refuse what :func:`validate_result` would refuse in a result's names, device and wall times."""
+    if not isinstance(agent_name, str) or not SAFE_NAME.fullmatch(agent_name):
+        raise ValueError(f"agent_name must match {SAFE_NAME.pattern} (a letter or digit, then letters, digits, . _ + -), got {agent_name!r}")
+    if agent_version is not None and (not isinstance(agent_version, str) or not SAFE_NAME.fullmatch(agent_version)):
+        raise ValueError(f"agent_version must be None or match {SAFE_NAME.pattern}, got {agent_version!r}")
+    if not isinstance(device, str) or not DEVICE.fullmatch(device):
+        raise ValueError(f"device must be cpu, cuda, cuda:N or mps, got {device!r}")
+    for name, seconds in (("wall_time", wall_time), ("train_wall_time", train_wall_time)):
+        if seconds is not None and not (_is_number(seconds) and seconds >= 0):
+            raise ValueError(f"{name} must be a finite number of seconds >= 0, got {seconds!r}")
 
 
 def write_result(path: Path | str, result: Mapping[str, Any]) -> Path:
@@ -241,24 +300,34 @@ def write_result(path: Path | str, result: Mapping[str, Any]) -> Path:
 
 
 def read_result(path: Path | str) -> Any:
-    """The parsed JSON of a result file; unreadable or invalid JSON raises ``ValueError``."""
+    """The parsed JSON of a result file, read as untrusted input (:func:`~recsim_bench.files.read_json_strict`).
+
+    At most :data:`MAX_RESULT_BYTES` bytes of a regular file; duplicate keys, ``NaN``, numbers beyond
+    float64 or int64 and nesting deeper than :data:`MAX_RESULT_DEPTH` are refused. Anything wrong
+    raises ``ValueError``.
+    """
     try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f, parse_constant=_refuse_constant)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ValueError(f"not a readable JSON file ({error})") from None
-
-
-def _refuse_constant(name: str) -> Any:
-    raise json.JSONDecodeError(f"{name} is not JSON", name, 0)
+        return read_json_strict(path, MAX_RESULT_BYTES, MAX_RESULT_DEPTH)
+    except ValueError as error:
+        raise ValueError(f"not a readable result file: {error}") from None
 
 
 def result_filename(result: Mapping[str, Any]) -> str:
-    """``<agent>__<Env-vN>__seed<S>.json`` (``seed-none`` for an untrained agent), safe characters only."""
-    agent = re.sub(r"[^A-Za-z0-9._-]+", "_", str(result["agent"]["name"])) or "agent"
+    """``<agent>__<Env-vN>__<protocol>__seed<S>.json`` (``seed-none`` for an untrained agent), safe characters only.
+
+    The protocol is in the name so that, e.g., ``v1`` and ``v1-quick`` results in one directory never
+    overwrite each other. A result without a ``protocol`` key gets the name files had before schema 2,
+    ``<agent>__<Env-vN>__seed<S>.json`` (the runner still recognises finished jobs by it).
+    """
+    agent = _safe_name(result["agent"]["name"]) or "agent"
     env = str(result["env_id"]).split("/")[-1]
+    protocol = f"__{_safe_name(result['protocol'])}" if result.get("protocol") is not None else ""
     seed = result["seeds"]["train"]
-    return f"{agent}__{env}__seed{'-none' if seed is None else seed}.json"
+    return f"{agent}__{env}{protocol}__seed{'-none' if seed is None else seed}.json"
+
+
+def _safe_name(text: Any) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", str(text))
 
 
 # ----------------------------------------------------------------------------- validation
@@ -284,11 +353,15 @@ def _is_number(value: Any) -> bool:
 
 def schema_errors(result: Any) -> list[str]:
     """Everything wrong with the layout of ``result`` (keys, types, shapes), as ``"schema: ..."`` reasons."""
-    reasons = _check_fields(result, _SCHEMA, "")
-    if reasons and not isinstance(result, dict):
-        return reasons
-    if result.get("schema_version") != SCHEMA_VERSION and isinstance(result.get("schema_version"), int):
-        reasons.append(f"schema: schema_version {result['schema_version']} is not {SCHEMA_VERSION}")
+    if not isinstance(result, dict):
+        return ["schema: the result must be an object"]
+    version = result.get("schema_version")
+    reasons = _check_fields(result, _top_schema(version), "")
+    if isinstance(version, int) and not isinstance(version, bool) and version not in READABLE_SCHEMA_VERSIONS:
+        reasons.append(f"schema: schema_version {version} is not one of {list(READABLE_SCHEMA_VERSIONS)}")
+    steps = result.get("train_steps")
+    if isinstance(steps, int) and not isinstance(steps, bool) and steps < 0:
+        reasons.append(f"schema: train_steps must be null or an integer >= 0, got {steps}")
     for key, schema in (("agent", _AGENT_SCHEMA), ("seeds", _SEEDS_SCHEMA), ("wall_time", _WALL_SCHEMA), ("provenance", _PROVENANCE_SCHEMA)):
         if isinstance(result.get(key), dict):
             reasons += _check_fields(result[key], schema, key)
@@ -315,12 +388,37 @@ def schema_errors(result: Any) -> list[str]:
     return reasons
 
 
+def metadata_errors(result: dict[str, Any]) -> list[str]:
+    """What is not well formed in the names, wall times, device and creation time of a result whose schema is valid."""
+    reasons = []
+    name, version = result["agent"]["name"], result["agent"]["version"]
+    if not SAFE_NAME.fullmatch(name):
+        reasons.append(f"metadata: agent name {name[:80]!r} must match {SAFE_NAME.pattern}")
+    if version is not None and not SAFE_NAME.fullmatch(version):
+        reasons.append(f"metadata: agent version {version[:80]!r} must be null or match {SAFE_NAME.pattern}")
+    for key, seconds in result["wall_time"].items():
+        if seconds is not None and not (_is_number(seconds) and seconds >= 0):
+            reasons.append(f"metadata: wall_time.{key} must be a finite number of seconds >= 0, got {seconds!r}")
+    if not DEVICE.fullmatch(result["device"]):
+        reasons.append(f"metadata: device {result['device'][:80]!r} is not one of cpu, cuda, cuda:N, mps")
+    created = result["provenance"]["created"]
+    try:
+        stamp = datetime.datetime.fromisoformat(created)
+    except ValueError:
+        stamp = None
+    if stamp is None or stamp.utcoffset() is None:
+        reasons.append(f"metadata: provenance.created {created[:80]!r} is not an ISO 8601 time with a UTC offset")
+    return reasons
+
+
 def validate_result(result: Any, protocol: Protocol | str | None = None) -> list[str]:
     """Why ``result`` is not a valid result under ``protocol`` (default: the version it names); ``[]`` when valid.
 
-    Checks, in order: the schema; the checksum; the protocol version (known, and the one asked
-    for); the environment (covered by the protocol, spec equal to the registered one); the split,
-    evaluation seed, training seed, episode and session counts against the protocol.
+    Checks, in order: the schema (version 1 or 2); the checksum and the metadata
+    (:func:`metadata_errors`); the protocol version (known, and the one asked for); the environment
+    (covered by the protocol, spec equal to the registered one); the split, evaluation seed, training
+    seed, training steps (at most the budget; unknown in a version 1 file), episode and session
+    counts against the protocol; the returns against the environment's bounds.
     """
     reasons = schema_errors(result)
     if not isinstance(result, dict):
@@ -335,20 +433,21 @@ def validate_result(result: Any, protocol: Protocol | str | None = None) -> list
                 reasons.append(f"checksum mismatch: the file says {result['checksum'][:12]}..., the content hashes to {actual[:12]}...")
     if reasons:
         return reasons
+    reasons = metadata_errors(result)
 
     version = result["protocol"]
     try:  # an unknown version raises, naming the known ones
         protocol = load_protocol(version if protocol is None else protocol)
     except ValueError as error:
-        return [f"protocol: {error}"]
+        return reasons + [f"protocol: {error}"]
     if version != protocol.version:
         known = "" if version in known_versions() else " (unknown version)"
-        return [f"protocol: result is for protocol {version!r}{known}, validation is under {protocol.version!r}"]
+        return reasons + [f"protocol: result is for protocol {version!r}{known}, validation is under {protocol.version!r}"]
     env_id = result["env_id"]
     if env_id not in protocol.envs:
-        return [f"env: {env_id!r} is not an environment of protocol {protocol.version}"]
+        return reasons + [f"env: {env_id!r} is not an environment of protocol {protocol.version}"]
     if env_id not in gym.registry:
-        return [f"env: {env_id!r} is not registered (import recsim_bench)"]
+        return reasons + [f"env: {env_id!r} is not registered (import recsim_bench)"]
     expected = registered_spec(env_id)
     if result["env_spec"] != expected:
         differing = sorted(k for k in set(expected) | set(result["env_spec"]) if expected.get(k) != result["env_spec"].get(k))
@@ -361,10 +460,48 @@ def validate_result(result: Any, protocol: Protocol | str | None = None) -> list
     train = result["seeds"]["train"]
     if train is not None and train not in entry.train_seeds:
         reasons.append(f"protocol: training seed {train} is not one of protocol {protocol.version}'s {list(entry.train_seeds)}")
+    steps = train_steps_of(result)
+    if train is None and steps not in (None, "unknown"):
+        reasons.append(f"protocol: train_steps is {steps} but the training seed is null (an agent that does not learn trains on no steps)")
+    elif train is not None and steps is None:
+        reasons.append("protocol: train_steps is null but there is a training seed: the training budget used cannot be checked")
+    elif isinstance(steps, int) and steps > entry.train_steps:
+        reasons.append(f"protocol: trained on {steps:,} steps, protocol {protocol.version} allows at most {entry.train_steps:,}")
     if result["episodes"] != entry.episodes:
         reasons.append(f"protocol: {result['episodes']} episodes, protocol {protocol.version} says {entry.episodes}")
     if result["sessions"] != entry.sessions:
         reasons.append(f"protocol: sessions is {result['sessions']}, protocol {protocol.version} says {entry.sessions}")
+    return reasons + bound_errors(result)
+
+
+@functools.lru_cache(maxsize=None)
+def return_bounds(env_id: str) -> tuple[float, float]:
+    """The smallest and largest episode return of the registered ``env_id`` (its simulator's ``return_bounds``)."""
+    env = gym.make(env_id)
+    try:
+        return env.unwrapped.sim.return_bounds
+    finally:
+        env.close()
+
+
+def bound_errors(result: Mapping[str, Any]) -> list[str]:
+    """Returns (and session returns) of ``result`` outside :func:`return_bounds` of its environment.
+
+    A return is a sum of at most ``max_steps`` rewards, so it may pass a bound by rounding: by at most
+    :data:`RETURN_TOLERANCE` times the larger bound's size.
+    """
+    low, high = return_bounds(result["env_id"])
+    slack = RETURN_TOLERANCE * max(abs(low), abs(high), 1.0)
+    reasons = []
+    for what, values in (("returns", result["returns"]), ("session returns", result["session_returns"])):
+        array = np.asarray(values if values is not None else [], dtype=np.float64)
+        outside = np.argwhere((array < low - slack) | (array > high + slack))
+        if len(outside):
+            first = tuple(int(i) for i in outside[0])
+            reasons.append(
+                f"returns: {len(outside)} of {array.size} {what} lie outside [{low:g}, {high:g}], the bounds of an episode "
+                f"of {result['env_id']} (first at {first[0] if len(first) == 1 else first}: {float(array[first])!r})"
+            )
     return reasons
 
 
@@ -455,6 +592,7 @@ def evaluate(
     config: Mapping[str, Any] | None = None,
     device: str | None = None,
     num_envs: int | None = None,
+    train_steps: int | None = None,
     train_wall_time: float | None = None,
 ) -> list[dict[str, Any]]:
     """Evaluate an already trained ``policy`` on every environment of ``protocol``; one result per environment.
@@ -464,10 +602,12 @@ def evaluate(
     env id), or a :func:`load_policy` spec. ``agent_name`` defaults to the
     agent's class name, ``config`` to its ``config`` attribute (a dataclass or a mapping), ``device``
     to its ``device`` attribute or ``"cpu"``. ``train_seed`` is the training seed the policy was
-    trained with (``None`` for an agent that does not train) and ``train_wall_time`` the seconds its
-    training took (recorded as is). With ``out_dir``, each result is also written there atomically
+    trained with (``None`` for an agent that does not train), ``train_steps`` the environment steps
+    it trained on (required with ``train_seed``) and ``train_wall_time`` the seconds its training took
+    (recorded as is). With ``out_dir``, each result is also written there atomically
     as :func:`result_filename`.
     """
+    _check_training(train_seed, train_steps)
     protocol = load_protocol(protocol)
     chosen = protocol.env_ids if env_ids is None else [protocol.env(env_id).env_id for env_id in env_ids]
     out = None if out_dir is None else Path(out_dir)
@@ -488,6 +628,7 @@ def evaluate(
             agent_version=agent_version,
             config=_config_of(agent) if config is None else config,
             train_seed=train_seed,
+            train_steps=train_steps,
             wall_time=wall,
             train_wall_time=train_wall_time,
             device=device or _device_of(agent),
@@ -499,28 +640,148 @@ def evaluate(
     return results
 
 
-def rerun(result: Mapping[str, Any], policy: Any, num_envs: int | None = None) -> list[str]:
-    """Re-evaluate ``policy`` as ``result`` says it was evaluated and compare the numbers exactly; ``[]`` when equal.
+@dataclasses.dataclass(frozen=True)
+class RerunOutcome:
+    """How a re-evaluation compares with a result file."""
+
+    reasons: list[str]  # why the numbers are not exactly the file's; [] when they are
+    episodes: int  # episodes (users) re-evaluated
+    differing: int  # of them, those whose return or a session return differs from the file's
+    largest_difference: float  # the largest absolute difference of a return (or session return)
+    mean: float | None  # the re-evaluation's mean return (None: it could not run)
+    interval: tuple[float, float] | None  # 95% Student-t interval over users of the file's mean return
+
+    @property
+    def within_ci(self) -> bool:
+        """Whether the re-evaluation's mean lies inside the file's 95% interval."""
+        return self.mean is not None and self.interval is not None and self.interval[0] <= self.mean <= self.interval[1]
+
+    @property
+    def outcome(self) -> str:
+        """``"exact"``, ``"within_ci"`` (not exact, but its mean inside the file's interval) or ``"mismatch"``."""
+        return "exact" if not self.reasons else "within_ci" if self.within_ci else "mismatch"
+
+    def summary(self) -> str:
+        """``N of M episodes differ; the rerun's mean X lies inside (outside) the file's 95% CI [a, b]``."""
+        if self.mean is None:
+            return "the rerun did not run"
+        where = "no interval" if self.interval is None else f"[{self.interval[0]:.6g}, {self.interval[1]:.6g}]"
+        side = "inside" if self.within_ci else "outside"
+        return (
+            f"{self.differing} of {self.episodes} episodes differ (largest difference {self.largest_difference:.3g}); "
+            f"the rerun's mean {self.mean:.6g} lies {side} the file's 95% CI {where}"
+        )
+
+
+def rerun_outcome(result: Mapping[str, Any], policy: Any, num_envs: int | None = None) -> RerunOutcome:
+    """Re-evaluate ``policy`` as ``result`` says it was evaluated and compare the numbers with the file's.
 
     ``policy`` is an agent, a factory ``env_id -> agent``, or a spec for :func:`load_policy`.
     The protocol entry is the one of the result's protocol version, with the result's own
     episodes, evaluation seed and sessions (validation checks those against the protocol).
     """
     reasons = schema_errors(result)
-    if reasons:
-        return [f"rerun: {reason}" for reason in reasons]
-    env_id = result["env_id"]
     try:
-        entry = load_protocol(result["protocol"]).env(env_id)
+        entry = None if reasons else load_protocol(result["protocol"]).env(result["env_id"])
     except ValueError as error:
-        return [f"rerun: {error}"]
+        reasons = [str(error)]
+    if entry is None:
+        return RerunOutcome([f"rerun: {reason}" for reason in reasons], 0, 0, math.inf, None, None)
     entry = dataclasses.replace(entry, episodes=result["episodes"], eval_seed=result["seeds"]["eval"], sessions=result["sessions"], split=result["split"])
-    agent = _agent_for(policy, env_id, result["seeds"]["train"])
+    agent = _agent_for(policy, entry.env_id, result["seeds"]["train"])
     returns, per_session = evaluate_protocol_entry(agent, entry, num_envs=num_envs)
-    reasons = _compare("returns", np.asarray(result["returns"], dtype=np.float64), returns)
+    pairs = [("returns", np.asarray(result["returns"], dtype=np.float64), returns)]
     if per_session is not None:
-        reasons += _compare("session returns", np.asarray(result["session_returns"], dtype=np.float64), per_session)
-    return reasons
+        pairs.append(("session returns", np.asarray(result["session_returns"], dtype=np.float64), per_session))
+    reasons = [reason for what, stored, fresh in pairs for reason in _compare(what, stored, fresh)]
+    differs, largest = np.zeros(len(returns), dtype=bool), 0.0
+    for _, stored, fresh in pairs:
+        if stored.shape != fresh.shape:
+            differs[:], largest = True, math.inf
+            continue
+        gap = np.abs(stored - fresh).reshape(len(fresh), -1)
+        differs |= (gap > 0).any(axis=1)
+        largest = max(largest, float(gap.max(initial=0.0)))
+    stored = pairs[0][1]
+    interval = tuple(mean_ci(stored)[1:]) if stored.size >= 2 else None
+    return RerunOutcome(reasons, len(returns), int(differs.sum()), largest, float(np.mean(returns)), interval)
+
+
+def rerun(result: Mapping[str, Any], policy: Any, num_envs: int | None = None) -> list[str]:
+    """Why re-evaluating ``policy`` does not give ``result``'s numbers exactly (:func:`rerun_outcome`); ``[]`` when it does."""
+    return rerun_outcome(result, policy, num_envs).reasons
+
+
+# ----------------------------------------------------------------------------- verification records
+def verification_path(result_path: Path | str) -> Path:
+    """Where the verification record of the result file ``result_path`` lives: beside it, ``<name>.verification``.
+
+    Not ``.json``: directories of results are read as their ``*.json`` files.
+    """
+    return Path(result_path).with_suffix(VERIFICATION_SUFFIX)
+
+
+def policy_digest(spec: str) -> str | None:
+    """SHA-256 of what the policy spec loads: a checkpoint directory's files (relative names and bytes, in name
+    order), or the source file of a ``module:callable``'s module; ``None`` when there is no such file."""
+    path = Path(spec)
+    digest = hashlib.sha256()
+    if path.is_dir():
+        for file in sorted(p for p in path.rglob("*") if p.is_file()):
+            digest.update(file.relative_to(path).as_posix().encode("utf-8") + b"\0")
+            digest.update(hashlib.sha256(file.read_bytes()).digest())
+        return digest.hexdigest()
+    try:
+        found = importlib.util.find_spec(spec.partition(":")[0])
+    except (ImportError, ValueError):
+        return None
+    if found is None or not found.origin or not Path(found.origin).is_file():
+        return None
+    return hashlib.sha256(Path(found.origin).read_bytes()).hexdigest()
+
+
+def verification_record(result: Mapping[str, Any], result_path: Path | str, spec: str, outcome: RerunOutcome) -> dict[str, Any]:
+    """The checksummed record of re-evaluating the policy ``spec`` against the result at ``result_path``."""
+    loaded = fill_placeholders(spec, result["env_id"], result["seeds"]["train"])
+    record: dict[str, Any] = {
+        "format": VERIFICATION_FORMAT,
+        "result_file": Path(result_path).name,
+        "result_checksum": result["checksum"],
+        "policy": spec,
+        "policy_loaded": loaded,
+        "policy_sha256": policy_digest(loaded),
+        "outcome": outcome.outcome,
+        "episodes": outcome.episodes,
+        "episodes_differing": outcome.differing,
+        "largest_difference": outcome.largest_difference if math.isfinite(outcome.largest_difference) else None,
+        "rerun_mean": outcome.mean,
+        "result_ci": None if outcome.interval is None else list(outcome.interval),
+        "provenance": provenance(),
+    }
+    record = _json_data(record, "verification record")
+    record["checksum"] = checksum(record)
+    return record
+
+
+def read_verification(result_path: Path | str, result: Mapping[str, Any]) -> str | None:
+    """The outcome (``"exact"``, ``"within_ci"``, ``"mismatch"``) of the verification record beside ``result_path``
+    when there is one for this very result (its checksum), intact; else ``None`` (not verified)."""
+    path = verification_path(result_path)
+    if not path.is_file():
+        return None
+    try:
+        record = read_json_strict(path, MAX_RECORD_BYTES, MAX_RESULT_DEPTH)
+    except ValueError:
+        return None
+    if (
+        not isinstance(record, dict)
+        or record.get("format") != VERIFICATION_FORMAT
+        or record.get("checksum") != checksum(record)
+        or record.get("result_checksum") != result.get("checksum")
+        or record.get("outcome") not in RERUN_OUTCOMES
+    ):
+        return None
+    return record["outcome"]
 
 
 def _compare(what: str, stored: np.ndarray, fresh: np.ndarray) -> list[str]:
@@ -549,6 +810,16 @@ def _checkpoint_agent_name(record: Any, directory: Path) -> str:
     raise ValueError(f"{directory / 'config.json'}: names no agent (expected an 'agent' or 'format' field)")
 
 
+def fill_placeholders(spec: str, env_id: str | None, train_seed: int | None) -> str:
+    """``spec`` with ``{env}`` (e.g. ``ColdStart-v0``), ``{env_id}`` and ``{seed}`` filled in."""
+    if "{" not in spec:
+        return spec
+    try:
+        return spec.format(env=(env_id or "").split("/")[-1], env_id=env_id or "", seed=train_seed)
+    except (KeyError, IndexError, ValueError) as error:
+        raise ValueError(f"policy {spec!r}: bad placeholder ({error}); allowed: {{env}}, {{env_id}}, {{seed}}") from None
+
+
 def load_policy(spec: str, env_id: str | None = None, train_seed: int | None = None, device: str = "cpu") -> Any:
     """An agent from ``spec``: a ``baselines`` checkpoint directory, or ``module:callable``.
 
@@ -565,14 +836,14 @@ def load_policy(spec: str, env_id: str | None = None, train_seed: int | None = N
     """
     if not isinstance(spec, str) or not spec:
         raise ValueError(f"policy must be a checkpoint directory or 'module:callable', got {spec!r}")
-    if "{" in spec:
-        try:
-            spec = spec.format(env=(env_id or "").split("/")[-1], env_id=env_id or "", seed=train_seed)
-        except (KeyError, IndexError, ValueError) as error:
-            raise ValueError(f"policy {spec!r}: bad placeholder ({error}); allowed: {{env}}, {{env_id}}, {{seed}}") from None
+    spec = fill_placeholders(spec, env_id, train_seed)
     path = Path(spec)
     if path.is_dir():
-        name = _checkpoint_agent_name(read_json(path / "config.json", MAX_CONFIG_BYTES), path)
+        try:
+            record = read_json_strict(path / "config.json", MAX_CONFIG_BYTES, MAX_CONFIG_DEPTH)
+        except ValueError as error:
+            raise ValueError(f"{path}: not a checkpoint directory with a readable config.json ({error})") from None
+        name = _checkpoint_agent_name(record, path)
         try:
             from baselines import agent_class
         except ImportError:
@@ -614,9 +885,6 @@ def result_files(paths: Iterable[str]) -> list[Path]:
     return files
 
 
-_rerun_result = rerun
-
-
 def validate_main(paths: list[str], rerun: str | None = None, protocol: Protocol | str | None = None, partial: bool = False) -> int:
     """``recsim-bench validate PATH... [--rerun POLICY] [--protocol V] [--partial]``; returns the exit status.
 
@@ -624,7 +892,11 @@ def validate_main(paths: list[str], rerun: str | None = None, protocol: Protocol
     per file, ``OK path`` or ``FAIL path: reason; reason``, then, unless ``partial``, one line per
     gap in the submission (per agent: a missing environment or training seed). With
     ``rerun`` (a policy spec: a checkpoint directory or ``module:callable``, placeholders ``{env}``,
-    ``{seed}`` allowed) each valid file is re-evaluated and its numbers must match exactly.
+    ``{seed}`` allowed) each valid file is re-evaluated (:func:`rerun_outcome`): it passes when the
+    numbers match exactly, or, not exactly (a torch agent on another machine may differ in the last
+    bits), when the rerun's mean lies inside the file's 95% interval; the line says how many episodes
+    differ. Either way the outcome is written beside the file as a verification record
+    (:func:`verification_record`, ``<name>.verification``), which the leaderboard shows.
     Returns 0 when everything passes, 1 otherwise.
     """
     files = result_files(paths)
@@ -641,17 +913,25 @@ def validate_main(paths: list[str], rerun: str | None = None, protocol: Protocol
             failed = True
             continue
         loaded[str(path)] = result
+        note = ""
         try:
             reasons = validate_result(result, protocol)
             if not reasons and rerun is not None:
-                reasons = _rerun_result(result, rerun)
+                outcome = rerun_outcome(result, rerun)
+                write_json_atomic(verification_path(path), verification_record(result, path, rerun, outcome))
+                if outcome.outcome == "mismatch":
+                    reasons = [*outcome.reasons, outcome.summary()]
+                elif outcome.outcome == "within_ci":
+                    note = f" (rerun not exact: {outcome.summary()}; recorded as within the interval)"
+                else:
+                    note = " (rerun matches exactly; recorded)"
         except Exception as error:  # a broken policy or checkpoint is a failure of this file, not a crash
             reasons = [f"{type(error).__name__}: {error}"]
         if reasons:
             failed = True
             print(f"FAIL {path}: " + "; ".join(reasons))
         else:
-            print(f"OK   {path}" + (" (rerun matches)" if rerun is not None else ""))
+            print(f"OK   {path}{note}")
     if not partial and loaded:
         versions = {r.get("protocol") for r in loaded.values() if isinstance(r, dict)}
         version = protocol or (versions.pop() if len(versions) == 1 else DEFAULT_VERSION)
@@ -666,21 +946,34 @@ def validate_main(paths: list[str], rerun: str | None = None, protocol: Protocol
 
 
 __all__ = [
+    "READABLE_SCHEMA_VERSIONS",
     "SCHEMA_VERSION",
+    "bound_errors",
     "canonical_json",
     "checksum",
     "evaluate",
     "git_commit",
     "load_policy",
     "make_result",
+    "metadata_errors",
     "provenance",
     "read_result",
     "registered_spec",
+    "RERUN_OUTCOMES",
+    "RerunOutcome",
+    "fill_placeholders",
+    "policy_digest",
+    "read_verification",
     "rerun",
+    "rerun_outcome",
     "result_filename",
+    "return_bounds",
     "schema_errors",
+    "train_steps_of",
     "validate_main",
     "validate_result",
     "validate_submission",
+    "verification_path",
+    "verification_record",
     "write_result",
 ]

@@ -19,24 +19,26 @@ result per training seed of the protocol, or one untrained result.
 Everything lives in the output directory ``DIR``::
 
     DIR/protocol.json                                    the protocol of the run (one version per DIR)
-    DIR/results/<agent>__<Env-vN>__seed<k>.json          one result per job (``seed-none``: untrained)
+    DIR/results/<agent>__<Env-vN>__<protocol>__seed<k>.json   one result per job (``seed-none``: untrained)
     DIR/checkpoints/<agent>/<Env-vN>/seed<k>/            the training's log_dir and final weights
     DIR/leaderboard/                                     LEADERBOARD.md, leaderboard.csv (figures with matplotlib)
 
 so ``recsim-bench validate DIR/results`` sees only results, and ``--rerun
 'DIR/checkpoints/ppo/{env}/seed{seed}'`` re-evaluates the saved weights of one agent's results.
 
-Resuming: a job is finished when its result file exists, names the job's agent, environment and
+Resuming: a job is finished when its result file exists (under :meth:`Job.filename`, or the name
+result files had before schema 2, without the protocol), names the job's agent, environment and
 training seed, and passes :func:`~recsim_bench.scoring.results.validate_result` under the protocol.
 A run skips finished jobs, so running the same command again after a crash or Ctrl-C does only the
 others, and a corrupt or foreign file is simply done again. Jobs return their result to the runner,
 which writes it atomically (:func:`~recsim_bench.scoring.results.write_result`); a job stopped
 midway leaves no result, only its checkpoints, and an agent whose ``train`` takes ``resume_from``
-(ppo) continues from its last checkpoint (up to the same budget; the result then records the wall
-time of the resumed part of training). The jobs of a run are distinct and each is started once; a
-lock on ``DIR/.lock`` keeps a second run out of the same directory, and each local worker holds a
-lock on ``DIR/.workers/<pid>`` while it lives, so that no run starts beside a worker of an earlier
-one. SIGTERM stops a run as Ctrl-C does; local workers end when the runner ends, however it ends.
+(ppo) continues from its last checkpoint (up to the same budget; the result then records the steps
+trained on in all and the wall time of the resumed part of training). The jobs of a run are
+distinct and each is started once; a lock on ``DIR/.lock`` keeps a second run out of the same directory,
+and each local worker holds a lock on ``DIR/.workers/<pid>`` while it lives, so that no run starts beside
+a worker of an earlier one. SIGTERM stops a run as Ctrl-C does; local workers end when the runner ends,
+however it ends.
 
 Backends:
 
@@ -115,10 +117,11 @@ class Job:
     env_id: str
     seed: int | None
 
-    @property
-    def filename(self) -> str:
-        """The name of its result file (:func:`~recsim_bench.scoring.results.result_filename`)."""
-        return result_filename({"agent": {"name": self.agent}, "env_id": self.env_id, "seeds": {"train": self.seed}})
+    def filename(self, protocol: str | None) -> str:
+        """The name of its result file under protocol version ``protocol`` (:func:`~recsim_bench.scoring.results.result_filename`);
+        ``None``: the name before schema 2, without the protocol."""
+        named = {"protocol": protocol} if protocol is not None else {}
+        return result_filename({"agent": {"name": self.agent}, "env_id": self.env_id, "seeds": {"train": self.seed}, **named})
 
     def checkpoint_dir(self, out_dir: Path | str) -> Path:
         """Where its training writes logs and checkpoints: ``out_dir/checkpoints/<agent>/<Env-vN>/seed<k>``."""
@@ -202,17 +205,25 @@ def plan(agents: Sequence[str], envs: str | Sequence[str], seeds: int | None, pr
 
 
 def is_finished(job: Job, protocol: Protocol, results_dir: Path) -> bool:
-    """Whether ``results_dir`` holds ``job``'s result: readable, about this job, and valid under ``protocol``."""
-    path = results_dir / job.filename
-    if not path.is_file():
-        return False
-    try:
-        result = read_result(path)
-    except ValueError:
-        return False
-    if validate_result(result, protocol):
-        return False
-    return (result["agent"]["name"], result["env_id"], result["seeds"]["train"]) == (job.agent, job.env_id, job.seed)
+    """Whether ``results_dir`` holds ``job``'s result: readable, about this job, and valid under ``protocol``.
+
+    The file is looked for under its name and under its name before schema 2 (no protocol in it):
+    one directory holds one protocol's run (``DIR/protocol.json``), so an old-named valid file is
+    this job's, and a run resumed after the rename neither redoes it nor writes a second copy of it.
+    """
+    for name in (job.filename(protocol.version), job.filename(None)):
+        path = results_dir / name
+        if not path.is_file():
+            continue
+        try:
+            result = read_result(path)
+        except ValueError:
+            continue
+        if validate_result(result, protocol):
+            continue
+        if (result["agent"]["name"], result["env_id"], result["seeds"]["train"]) == (job.agent, job.env_id, job.seed):
+            return True
+    return False
 
 
 # ----------------------------------------------------------------------------- one job
@@ -227,18 +238,27 @@ def run_job(job: Job, protocol: Protocol, out_dir: str, device: str = "auto") ->
 
     quiet = {"verbose": False} if "verbose" in {field.name for field in dataclasses.fields(agent_class(job.agent).Config)} else {}
     agent = make_agent(job.agent, job.env_id, quiet)
-    train_wall_time = None
+    train_steps = train_wall_time = None
     if job.seed is not None:
         checkpoint = job.checkpoint_dir(out_dir)
         resume = {}
         if (checkpoint / "config.json").is_file() and "resume_from" in inspect.signature(agent.train).parameters:
             resume = {"resume_from": str(checkpoint)}
         start = time.perf_counter()
-        agent.train(job.env_id, training_budget(agent, protocol.env(job.env_id).train_steps), job.seed, device=device, log_dir=str(checkpoint), **resume)
+        summary = agent.train(
+            job.env_id, training_budget(agent, protocol.env(job.env_id).train_steps), job.seed, device=device, log_dir=str(checkpoint), **resume
+        )
         train_wall_time = time.perf_counter() - start
+        train_steps = int(summary["steps"])  # what it trained on in all, resumed part included
         agent.save(str(checkpoint))
     (result,) = evaluate(
-        agent, protocol, agent_name=job.agent, env_ids=[job.env_id], train_seed=job.seed, train_wall_time=train_wall_time
+        agent,
+        protocol,
+        agent_name=job.agent,
+        env_ids=[job.env_id],
+        train_seed=job.seed,
+        train_steps=train_steps,
+        train_wall_time=train_wall_time,
     )
     return result
 
@@ -589,7 +609,7 @@ def run(
                     if isinstance(outcome, Exception):
                         report.failed[job] = f"{type(outcome).__name__}: {outcome}"
                     else:
-                        write_result(results_dir / job.filename, outcome)
+                        write_result(results_dir / job.filename(protocol.version), outcome)
                         report.done.append(job)
                     echo(_progress(count, len(todo), job, outcome))
         except KeyboardInterrupt:

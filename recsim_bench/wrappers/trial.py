@@ -26,7 +26,7 @@ from gymnasium.vector import AutoresetMode, VectorActionWrapper, VectorEnv, Vect
 from numpy.typing import NDArray
 
 from recsim_bench import rng, tasks
-from recsim_bench.envs.core import SlateSpace, _check_options, _seed_to_int, _stacked_box
+from recsim_bench.envs.core import SlateSpace, _check_options, _row_seeds, _seed_to_int, _stacked_box
 from recsim_bench.parts.response import BINARY_BEHAVIOURS
 
 #: The keys a trial adds to the observation.
@@ -108,9 +108,9 @@ def _trial_space(
     )
 
 
-def _trial_keys(seeds: list[Any]) -> NDArray[np.uint64]:
-    """The trial keys of rows seeded ``seeds`` (checked: non-negative integers)."""
-    return rng.row_keys([_seed_to_int(seed) for seed in seeds]) ^ _TRIAL_SALT
+def _trial_keys(seeds: list[int]) -> NDArray[np.uint64]:
+    """The trial keys of rows seeded ``seeds`` (already checked)."""
+    return rng.row_keys(seeds) ^ _TRIAL_SALT
 
 
 def _trial_users(keys: NDArray[np.uint64], trial: NDArray[np.int64]) -> NDArray[np.int64]:
@@ -191,7 +191,11 @@ class Trial(gym.Wrapper, gym.utils.RecordConstructorArgs):
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         """Start a trial (see the class docstring for its user)."""
-        task = _check_options(options)
+        task = _check_options(options)  # the seed and the task are checked before anything changes
+        if seed is not None:
+            seed = _seed_to_int(seed)
+        if task is not None:
+            tasks.check_task(task)
         if seed is not None:
             self._key, self._trial = _trial_keys([seed]), 0
         elif self._key is None:
@@ -295,19 +299,15 @@ class TrialVector(VectorWrapper):
         """Start a trial in every row (see the class docstring for the users)."""
         task = _check_options(options)
         n = self.num_envs
-        if isinstance(seed, (list, tuple, np.ndarray)):
-            if len(seed) != n:
-                raise ValueError(f"seed must be an int or a list of {n} ints, got {len(seed)} seeds")
-            self._keys, self._trial = _trial_keys(list(seed)), np.zeros(n, dtype=np.int64)
-        elif seed is not None:
-            base = _seed_to_int(seed)
-            self._keys, self._trial = _trial_keys([base + i for i in range(n)]), np.zeros(n, dtype=np.int64)
+        seeds = _row_seeds(seed, n)  # the seeds and the tasks are checked before anything changes
+        split, user = tasks.task_rows(task, n, self._split_code)
+        if seeds is not None:
+            self._keys, self._trial = _trial_keys(seeds), np.zeros(n, dtype=np.int64)
         elif self._keys is None:
             base = int(self.np_random.integers(2**62))
             self._keys, self._trial = _trial_keys([base + i for i in range(n)]), np.zeros(n, dtype=np.int64)
         else:
             self._trial += 1
-        split, user = tasks.task_rows(task, n, self._split_code)
         user = np.where(user < 0, _trial_users(self._keys, self._trial), user)
         first = [{"split": rng.SPLITS[s], "user": int(u)} for s, u in zip(split, user)]
         obs, infos = self.env.reset(seed=seed, options={"task": first})
