@@ -11,13 +11,18 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import math
 import re
 import tomllib
 import typing
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
+
+from recsim_bench.envs import NAMESPACE
+from recsim_bench.files import MAX_CONFIG_BYTES, MAX_CONFIG_DEPTH, read_json_strict
 
 #: Agent name -> ``"module:Class"``.
 AGENTS: dict[str, str] = {
@@ -34,6 +39,9 @@ AGENTS: dict[str, str] = {
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 
 _ENV_SECTION = re.compile(r"^[\w.-]+/[\w.-]+-v\d+$")
+
+#: The largest integer (in size) a checkpoint's env_kwargs may hold: a number of candidates, features or steps.
+MAX_ENV_INTEGER = 100_000
 
 
 def agent_class(name: str) -> type:
@@ -92,6 +100,44 @@ def check_steps(steps: Any, at_least: int = 1, why: str = "") -> int:
     return int(steps)
 
 
+def read_config(directory: Path, owner: str, agent: str | None) -> dict[str, Any]:
+    """The JSON object of a checkpoint's ``directory/config.json`` (at most :data:`MAX_CONFIG_BYTES`) whose ``agent``
+    field is ``agent`` (``None``: any); anything else raises ``ValueError`` naming ``owner`` and the file."""
+    path = directory / "config.json"
+    try:
+        record = read_json_strict(path, MAX_CONFIG_BYTES, MAX_CONFIG_DEPTH)
+    except ValueError as error:
+        raise ValueError(f"{owner}: {path}: {error}") from None
+    if not isinstance(record, dict) or agent is not None and record.get("agent") != agent:
+        found = record.get("agent") if isinstance(record, dict) else None
+        raise ValueError(f"{owner}: {path} is not a checkpoint of agent {agent!r} (it names agent {found!r})")
+    return record
+
+
+def checked_env(record: dict[str, Any], owner: str, path: Path) -> tuple[str, dict[str, Any]]:
+    """``record``'s ``env_id`` and ``env_kwargs``, checked before anything makes the env: the id must be a registered
+    ``RecSimBench/`` id (``gym.make`` imports the module an id names), the kwargs an object whose numbers are
+    finite and whose integers are at most :data:`MAX_ENV_INTEGER` in size."""
+    env_id, env_kwargs = record.get("env_id"), record.get("env_kwargs", {})
+    allowed = sorted(name for name in gym.registry if name.startswith(f"{NAMESPACE}/"))
+    if not isinstance(env_id, str) or env_id not in allowed:
+        raise ValueError(f"{owner}: {path} env_id must be a registered {NAMESPACE}/ id, got {env_id!r}; allowed: {', '.join(allowed)}")
+    if not isinstance(env_kwargs, dict):
+        raise ValueError(f"{owner}: {path} env_kwargs must be an object, got {env_kwargs!r}")
+    stack: list[Any] = [env_kwargs]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+        elif isinstance(value, bool) or value is None or isinstance(value, str):
+            continue
+        elif isinstance(value, int) and abs(value) > MAX_ENV_INTEGER or isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"{owner}: {path} env_kwargs hold {value!r}; numbers must be finite, integers at most {MAX_ENV_INTEGER:,}")
+    return env_id, env_kwargs
+
+
 def make_agent(name: str, env_id: str, config_overrides: dict[str, Any] | None = None, **kwargs: Any) -> Any:
     """Agent ``name`` for ``env_id``, configured by its TOML file then ``config_overrides``.
 
@@ -103,4 +149,15 @@ def make_agent(name: str, env_id: str, config_overrides: dict[str, Any] | None =
     return cls(env_id, config, **kwargs)
 
 
-__all__ = ["AGENTS", "CONFIG_DIR", "agent_class", "build_config", "check_steps", "load_config", "make_agent"]
+__all__ = [
+    "AGENTS",
+    "CONFIG_DIR",
+    "MAX_ENV_INTEGER",
+    "agent_class",
+    "build_config",
+    "check_steps",
+    "checked_env",
+    "load_config",
+    "make_agent",
+    "read_config",
+]

@@ -6,12 +6,25 @@ import dataclasses
 import io
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
 
+from recsim_bench import rng
 from recsim_bench.simulator import SimState
+
+#: Limits on what a checkpoint may ask for (a weights or resume file is some MB).
+MAX_ARCHIVE_BYTES = 1 << 32  # the members of a torch archive, by their declared (uncompressed) sizes
+MAX_PARAMETERS = 50_000_000  # of a network described by a checkpoint's config
+
+
+def check_network_size(build: Callable[[], torch.nn.Module], owner: str, path: Path) -> None:
+    """Refuse a network of more than :data:`MAX_PARAMETERS` parameters, counted by building it without memory."""
+    with torch.device("meta"):
+        count = sum(parameter.numel() for parameter in build().parameters())
+    if count > MAX_PARAMETERS:
+        raise ValueError(f"{owner}: {path} describes a network of {count:,} parameters; at most {MAX_PARAMETERS:,}")
 
 
 def torch_bytes(value: Any) -> bytes:
@@ -24,35 +37,43 @@ def torch_bytes(value: Any) -> bytes:
 def load_state_dict(path: Path, owner: str) -> dict[str, torch.Tensor]:
     """A state dict (names -> tensors, on the CPU) from ``path``, loaded with ``weights_only=True``.
 
-    A missing, foreign or tampered file raises ``ValueError`` naming ``owner`` (e.g. ``"PPOAgent.load"``) and ``path``.
+    A missing, foreign, oversized (:data:`MAX_ARCHIVE_BYTES`) or tampered file, or non-finite floats, raise
+    ``ValueError`` naming ``owner`` (e.g. ``"PPOAgent.load"``) and ``path``.
     """
     if not zipfile.is_zipfile(path):
         raise ValueError(f"{owner}: {path} is not a torch.save archive (missing or not a zip file)")
+    with zipfile.ZipFile(path) as archive:
+        declared = sum(member.file_size for member in archive.infolist())
+    if declared > MAX_ARCHIVE_BYTES:
+        raise ValueError(f"{owner}: {path} declares {declared:,} bytes; at most {MAX_ARCHIVE_BYTES:,}")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # noqa: BLE001 (torch raises many kinds on a foreign file)
-        raise ValueError(f"{owner}: {path} could not be read as a state dict of tensors: {error}") from error
+        raise ValueError(f"{owner}: {path} could not be read as a state dict of tensors (torch.load with weights_only=True: {type(error).__name__})") from None
     if not isinstance(state, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
         raise ValueError(f"{owner}: {path} does not hold a state dict (names -> tensors)")
+    for name, value in state.items():
+        if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+            raise ValueError(f"{owner}: {path} entry {name!r} holds non-finite values")
     return state
 
 
 def check_like(
     state: dict[str, torch.Tensor], reference: dict[str, torch.Tensor], owner: str, path: Path, optional: frozenset[str] = frozenset()
 ) -> None:
-    """Refuse ``state`` (read from ``path``) unless it has ``reference``'s names (those in ``optional`` may be
-    missing), each with the reference's shape and dtype, and every floating-point value finite."""
+    """Refuse ``state`` (from :func:`load_state_dict` of ``path``) unless it has ``reference``'s names (those in
+    ``optional`` may be missing), each with the reference's shape and dtype."""
     unknown, missing = sorted(set(state) - set(reference)), sorted(set(reference) - set(state) - optional)
     if unknown or missing:
-        raise ValueError(f"{owner}: {path} does not fit this agent: unknown entries {unknown[:5]}, missing entries {missing[:5]}")
+        raise ValueError(
+            f"{owner}: {path} does not hold this agent's state dict: {len(unknown)} unknown entries {unknown[:3]}, {len(missing)} missing {missing[:3]}"
+        )
     for name, value in state.items():
         expected = reference[name]
         if value.shape != expected.shape or value.dtype != expected.dtype:
             raise ValueError(
                 f"{owner}: {path} entry {name!r} is {value.dtype} {tuple(value.shape)}, expected {expected.dtype} {tuple(expected.shape)}"
             )
-        if value.is_floating_point() and not bool(torch.isfinite(value).all()):
-            raise ValueError(f"{owner}: {path} entry {name!r} holds non-finite values")
 
 
 def adam_tensors(optimizer: torch.optim.Optimizer) -> dict[str, torch.Tensor]:
@@ -90,8 +111,13 @@ def sim_state_tensors(state: SimState) -> dict[str, torch.Tensor]:
     return tensors
 
 
-def sim_state_from_tensors(tensors: dict[str, torch.Tensor]) -> SimState:
-    """The :class:`SimState` of :func:`sim_state_tensors` (its names checked by the caller with :func:`check_like`)."""
+def sim_state_from_tensors(tensors: dict[str, torch.Tensor], max_steps: int, owner: str, path: Path) -> SimState:
+    """The :class:`SimState` of :func:`sim_state_tensors` (its names, shapes and dtypes checked by the caller with
+    :func:`check_like`); counters out of range (episode < 0, step outside ``[0, max_steps)``, an unknown split) raise ``ValueError``."""
+    for name, low, high in (("episode", 0, None), ("step", 0, max_steps - 1), ("split", 0, len(rng.SPLITS) - 1)):
+        values = tensors[name]
+        if len(values) and (int(values.min()) < low or high is not None and int(values.max()) > high):
+            raise ValueError(f"{owner}: {path} entry 'env.{name}' holds values outside [{low}, {'any' if high is None else high}]")
     values: dict[str, Any] = {}
     for name, tensor in tensors.items():
         field, _, part = name.partition(".")

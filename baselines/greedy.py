@@ -25,7 +25,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
-import json
 import time
 import zipfile
 from collections import deque
@@ -183,19 +182,16 @@ class GreedyAgent:
     @classmethod
     def load(cls, path: str, device: str = "auto") -> "GreedyAgent":
         """Read what :meth:`save` wrote; anything malformed raises ``ValueError``."""
-        from baselines import build_config
+        from baselines import build_config, checked_env, read_config
 
         directory = Path(path)
-        try:
-            with open(directory / "config.json", encoding="utf-8") as f:
-                record = json.load(f)
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise ValueError(f"{directory / 'config.json'}: not a readable greedy config ({error})") from None
-        if not isinstance(record, dict) or record.get("format") != FORMAT or set(record) != {"format", "env_id", "env_kwargs", "config"}:
+        record = read_config(directory, "GreedyAgent.load", None)
+        if record.get("format") != FORMAT or set(record) != {"format", "env_id", "env_kwargs", "config"}:
             raise ValueError(f"{directory / 'config.json'}: not a {FORMAT} config")
-        if not isinstance(record["config"], dict) or not isinstance(record["env_kwargs"], dict):
-            raise ValueError(f"{directory / 'config.json'}: 'config' and 'env_kwargs' must be objects")
-        agent = cls(record["env_id"], build_config(GreedyConfig, record["config"], "greedy config.json"), record["env_kwargs"])
+        env_id, env_kwargs = checked_env(record, "GreedyAgent.load", directory / "config.json")
+        if not isinstance(record["config"], dict):
+            raise ValueError(f"{directory / 'config.json'}: 'config' must be an object")
+        agent = cls(env_id, build_config(GreedyConfig, record["config"], "greedy config.json"), env_kwargs)
         try:
             with np.load(directory / "weights.npz", allow_pickle=False) as arrays:
                 names = sorted(arrays.files)

@@ -52,7 +52,6 @@ from __future__ import annotations
 import collections
 import csv
 import dataclasses
-import json
 import math
 import os
 import time
@@ -67,11 +66,12 @@ from numpy.typing import NDArray
 from torch import nn
 
 import recsim_bench  # noqa: F401  (registers the environments)
-from baselines import check_steps
+from baselines import build_config, check_steps, read_config
 from baselines.checkpoint import (
     adam_reference,
     adam_tensors,
     check_like,
+    check_network_size,
     load_adam_tensors,
     load_state_dict,
     sim_state_from_tensors,
@@ -141,12 +141,17 @@ class PPOConfig:
     """Print progress lines."""
 
     def __post_init__(self) -> None:
+        for name in ("num_envs", "num_steps", "update_epochs", "num_minibatches", "log_every", "recent_clicks"):
+            if isinstance(getattr(self, name), bool) or not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise ValueError(f"PPOConfig: {name} must be an integer >= 1, got {getattr(self, name)!r}")
+        for name in ("context_hidden", "score_hidden", "value_hidden"):
+            sizes = getattr(self, name)
+            if not (isinstance(sizes, (tuple, list)) and sizes and all(isinstance(h, int) and not isinstance(h, bool) and h >= 1 for h in sizes)):
+                raise ValueError(f"PPOConfig: {name} must be a non-empty list of integers >= 1, got {sizes!r}")
         if not all(isinstance(d, (int, float)) and 0.0 <= d < 1.0 for d in self.history_decays):
             raise ValueError(f"PPOConfig: history_decays must be numbers in [0, 1), got {list(self.history_decays)}")
         if not (isinstance(self.category_features, int) and self.category_features >= 0):
             raise ValueError(f"PPOConfig: category_features must be an integer >= 0, got {self.category_features!r}")
-        if not (isinstance(self.recent_clicks, int) and self.recent_clicks >= 1):
-            raise ValueError(f"PPOConfig: recent_clicks must be an integer >= 1, got {self.recent_clicks!r}")
 
     @classmethod
     def for_env(cls, env_id: str | None = None, overrides: dict[str, Any] | None = None, path: Path | str = CONFIG_PATH) -> "PPOConfig":
@@ -158,12 +163,8 @@ class PPOConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> "PPOConfig":
-        """A config from plain values (lists become tuples); unknown keys raise ``ValueError``."""
-        names = {field.name for field in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - names)
-        if unknown:
-            raise ValueError(f"PPOConfig: unknown field(s) {unknown}; allowed: {sorted(names)}")
-        return cls(**{key: tuple(value) if isinstance(value, list) else value for key, value in values.items()})
+        """A config from plain values (lists become tuples); unknown keys and wrong types raise ``ValueError``."""
+        return build_config(cls, {key: tuple(value) if isinstance(value, list) else value for key, value in values.items()}, "PPOConfig")
 
     def to_dict(self) -> dict[str, Any]:
         return {key: list(value) if isinstance(value, tuple) else value for key, value in dataclasses.asdict(self).items()}
@@ -711,33 +712,32 @@ class PPOAgent:
 
     @classmethod
     def load(cls, path: str, device: str = "auto") -> "PPOAgent":
-        """An agent from a directory written by :meth:`save`; a tampered or foreign file raises ``ValueError``."""
-        directory = Path(path)
-        try:
-            meta = json.loads((directory / CONFIG_FILE).read_text(encoding="utf-8"))
-            config = PPOConfig.from_dict(meta["config"])
-        except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
-            raise ValueError(f"PPOAgent.load: {directory / CONFIG_FILE} is not a PPO config written by PPOAgent.save: {error}") from error
-        agent = cls(config=config)
-        agent._restore(directory, resolve_device(device))
-        return agent
+        """An agent from a directory written by :meth:`save`; a tampered or foreign file raises ``ValueError``.
 
-    def _restore(self, directory: Path, device: torch.device) -> None:
+        Every field of ``config.json`` is checked before use (the config's fields and types, the sizes as
+        integers, the network they describe at most :data:`baselines.checkpoint.MAX_PARAMETERS`), then
+        ``weights.pt`` must hold exactly the network's tensors, each of its shape and dtype, all finite.
+        """
+        directory, owner = Path(path), "PPOAgent.load"
+        meta = read_config(directory, owner, "ppo")
         try:
-            meta = json.loads((directory / CONFIG_FILE).read_text(encoding="utf-8"))
-            if meta.get("agent") != "ppo":
-                raise ValueError(f"agent is {meta.get('agent')!r}, not 'ppo'")
-            dims = {key: int(meta["dims"][key]) for key in ("user_dim", "response_dim", "candidate_dim", "history_dim")}
-            slate_size, steps_done = int(meta["slate_size"]), int(meta["steps_done"])
-        except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
-            raise ValueError(f"PPOAgent.load: {directory / CONFIG_FILE} is not a PPO config written by PPOAgent.save: {error}") from error
-        self._build(dims, slate_size, device)
-        state = load_state_dict(directory / WEIGHTS_FILE, "PPOAgent.load")
-        try:
-            self.net.load_state_dict(state, strict=True)
-        except RuntimeError as error:  # missing or unexpected keys, shape mismatch
-            raise ValueError(f"PPOAgent.load: {directory / WEIGHTS_FILE} does not fit the network in {CONFIG_FILE}: {error}") from error
-        self.steps_done = steps_done
+            config = PPOConfig.from_dict(meta["config"])
+            dims = {key: meta["dims"][key] for key in ("user_dim", "response_dim", "candidate_dim", "history_dim")}
+            slate_size, steps_done = meta["slate_size"], meta["steps_done"]
+            lows = {"user_dim": 1, "response_dim": 1, "candidate_dim": 1, "history_dim": 0, "slate_size": 1, "steps_done": 0}
+            for name, value in {**dims, "slate_size": slate_size, "steps_done": steps_done}.items():
+                if isinstance(value, bool) or not isinstance(value, int) or value < lows[name]:
+                    raise ValueError(f"{name} must be an integer >= {lows[name]}, got {value!r}")
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"{owner}: {directory / CONFIG_FILE} is not a PPO config written by PPOAgent.save: {error}") from None
+        check_network_size(lambda: SlateActorCritic(**dims, config=config), owner, directory / CONFIG_FILE)
+        agent = cls(config=config)
+        agent._build(dims, slate_size, resolve_device(device))
+        state = load_state_dict(directory / WEIGHTS_FILE, owner)
+        check_like(state, agent.net.state_dict(), owner, directory / WEIGHTS_FILE)
+        agent.net.load_state_dict(state, strict=True)
+        agent.steps_done = steps_done
+        return agent
 
     def _resume_tensors(
         self, env: gym.vector.VectorEnv, sampler: torch.Generator, rollout: dict[str, Any], seed: int
@@ -790,9 +790,12 @@ class PPOAgent:
             raise ValueError(f"{owner}: {path} was written by a run with seed {saved_seed}, not {seed}")
         if steps_done < 0 or steps_done % batch or episodes < 0 or not 0 <= recent_count <= self.config.num_envs:
             raise ValueError(f"{owner}: {path} counters {state['counters'].tolist()} do not fit rollouts of {batch} steps")
+        if "memory.recent" in state and not bool(((state["memory.recent"] >= -1) & (state["memory.recent"] < self.config.category_features)).all()):
+            raise ValueError(f"{owner}: {path} entry 'memory.recent' holds categories outside [-1, {self.config.category_features - 1}]")
+        env_state = sim_state_from_tensors({key[4:]: value for key, value in state.items() if key.startswith("env.")}, env.sim.max_steps, owner, path)
         self.net.load_state_dict({key[4:]: value for key, value in state.items() if key.startswith("net.")}, strict=True)
         load_adam_tensors(self.optimizer, {key: value for key, value in state.items() if key in adam})
-        env.state = sim_state_from_tensors({key[4:]: value for key, value in state.items() if key.startswith("env.")})
+        env.state = env_state
         sampler.set_state(state["sampler"])
         for part in ("obs", "memory"):
             rollout[part] = {key: state[f"{part}.{key}"].to(self.device) for key in rollout[part]}

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import json
 import time
 from pathlib import Path
 
@@ -28,11 +27,15 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import Logger
 from stable_baselines3.common.utils import get_device
 
-from baselines import check_steps
-from baselines.checkpoint import load_state_dict, torch_bytes
+from baselines import build_config, check_steps, checked_env, read_config
+from baselines.checkpoint import check_like, load_state_dict, torch_bytes
 from recsim_bench.files import write_bytes_atomic, write_json_atomic
 from recsim_bench.wrappers.sb3 import SB3VecEnv
 from recsim_bench.wrappers.score_to_slate import top_candidates
+
+
+MAX_ROLLOUT = 1 << 20  # transitions in SB3's rollout buffer, allocated when the model is built
+MAX_HIDDEN = 4096
 
 
 @dataclasses.dataclass
@@ -59,6 +62,17 @@ class SB3PPOConfig:
     """Entropy bonus weight."""
     hidden: int = 64
     """Width of the two hidden layers of the policy and value networks."""
+
+    def __post_init__(self) -> None:
+        for name in ("num_envs", "n_steps", "batch_size", "n_epochs", "hidden"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"SB3PPOConfig: {name} must be an integer >= 1, got {value!r}")
+        if self.num_envs * self.n_steps > MAX_ROLLOUT or self.hidden > MAX_HIDDEN:
+            raise ValueError(
+                f"SB3PPOConfig: num_envs * n_steps must be at most {MAX_ROLLOUT:,} and hidden at most {MAX_HIDDEN:,}, "
+                f"got {self.num_envs} * {self.n_steps} and {self.hidden}"
+            )
 
 
 def _device(device: str) -> torch.device:
@@ -148,23 +162,26 @@ class SB3PPOAgent:
 
     @classmethod
     def load(cls, path: str, device: str = "auto") -> "SB3PPOAgent":
-        directory = Path(path)
-        try:
-            meta = json.loads((directory / "config.json").read_text(encoding="utf-8"))
-            if meta.get("agent") != "sb3-ppo":
-                raise ValueError(f"not an sb3-ppo checkpoint (agent={meta.get('agent')!r})")
-            agent = cls(meta["env_id"], SB3PPOConfig(**meta["config"]), meta["env_kwargs"])
-        except (OSError, KeyError, TypeError, json.JSONDecodeError) as error:
-            raise ValueError(f"{directory}: unreadable sb3-ppo config.json: {error}") from None
+        """An agent from a directory written by :meth:`save`; a tampered or foreign file raises ``ValueError``.
+
+        ``config.json``'s env id and kwargs are checked before the env is made (:func:`baselines.checked_env`),
+        then its config's fields, types and sizes; ``weights.pt`` must hold exactly the policy's tensors, each
+        of its shape and dtype, all finite.
+        """
+        directory, owner = Path(path), "SB3PPOAgent.load"
+        meta = read_config(directory, owner, "sb3-ppo")
+        env_id, env_kwargs = checked_env(meta, owner, directory / "config.json")
+        if not isinstance(meta.get("config"), dict):
+            raise ValueError(f"{owner}: {directory / 'config.json'} config must be an object, got {meta.get('config')!r}")
+        agent = cls(env_id, build_config(SB3PPOConfig, meta["config"], f"{owner}: {directory / 'config.json'} config"), env_kwargs)
         venv = SB3VecEnv.make(agent.env_id, agent.config.num_envs, score_to_slate=True, **agent.env_kwargs)
-        agent.model = agent._build(venv, seed=0, device=device)
-        state = load_state_dict(directory / "weights.pt", "SB3PPOAgent.load")
         try:
-            agent.model.policy.load_state_dict(state)
-        except RuntimeError as error:  # missing or unexpected keys, shape mismatch
-            raise ValueError(f"SB3PPOAgent.load: {directory / 'weights.pt'} is not sb3-ppo weights for {agent.env_id}: {error}") from None
+            agent.model = agent._build(venv, seed=0, device=device)
         finally:
             venv.close()
+        state = load_state_dict(directory / "weights.pt", owner)
+        check_like(state, agent.model.policy.state_dict(), owner, directory / "weights.pt")
+        agent.model.policy.load_state_dict(state)
         return agent
 
 

@@ -62,7 +62,6 @@ import collections
 import copy
 import csv
 import dataclasses
-import json
 import os
 import time
 from pathlib import Path
@@ -76,8 +75,8 @@ from torch import nn
 from torch.nn import functional as F
 
 import recsim_bench  # noqa: F401  (registers the environments)
-from baselines import check_steps
-from baselines.checkpoint import load_state_dict, torch_bytes
+from baselines import build_config, check_steps, checked_env, read_config
+from baselines.checkpoint import check_like, check_network_size, load_state_dict, torch_bytes
 from recsim_bench.agents import RowStreams, env_info
 from recsim_bench.files import write_bytes_atomic, write_json_atomic
 
@@ -555,21 +554,28 @@ class SlateQAgent:
 
     @classmethod
     def load(cls, path: str, device: str = "auto") -> "SlateQAgent":
-        """An agent from a directory written by :meth:`save`; a tampered or foreign file raises ``ValueError``."""
-        directory = Path(path)
+        """An agent from a directory written by :meth:`save`; a tampered or foreign file raises ``ValueError``.
+
+        ``config.json``'s env id and kwargs are checked before the env is made (:func:`baselines.checked_env`),
+        its config's fields and types, and the size of the network it describes; then ``weights.pt`` must hold
+        exactly the network's tensors, each of its shape and dtype, all finite.
+        """
+        directory, owner = Path(path), "SlateQAgent.load"
+        meta = read_config(directory, owner, "slateq")
+        env_id, env_kwargs = checked_env(meta, owner, directory / CONFIG_FILE)
         try:
-            meta = json.loads((directory / CONFIG_FILE).read_text(encoding="utf-8"))
-            if meta.get("agent") != "slateq":
-                raise ValueError(f"agent is {meta.get('agent')!r}, not 'slateq'")
-            agent = cls(meta["env_id"], SlateQConfig(**meta["config"]), meta["env_kwargs"])
-        except (OSError, json.JSONDecodeError, AttributeError, KeyError, TypeError, ValueError, gym.error.Error) as error:
-            raise ValueError(f"SlateQAgent.load: {directory / CONFIG_FILE} is not a config written by SlateQAgent.save: {error}") from error
-        path_ = directory / WEIGHTS_FILE
-        state = load_state_dict(path_, "SlateQAgent.load")
-        try:
-            agent.net.load_state_dict(state, strict=True)
-        except RuntimeError as error:  # missing or unexpected keys, shape mismatch
-            raise ValueError(f"SlateQAgent.load: {path_} is not a state dict of this agent's network: {error}") from error
+            if not isinstance(meta.get("config"), dict):
+                raise ValueError(f"config must be an object, got {meta.get('config')!r}")
+            config = build_config(SlateQConfig, meta["config"], "config")
+            with torch.device("meta"):  # sizes first: the network is built on no memory
+                probe = cls(env_id, config, env_kwargs)
+        except (KeyError, ValueError, gym.error.Error) as error:
+            raise ValueError(f"{owner}: {directory / CONFIG_FILE} is not a config written by SlateQAgent.save: {error}") from None
+        check_network_size(lambda: probe.net, owner, directory / CONFIG_FILE)
+        agent = cls(env_id, config, env_kwargs)
+        state = load_state_dict(directory / WEIGHTS_FILE, owner)
+        check_like(state, agent.net.state_dict(), owner, directory / WEIGHTS_FILE)
+        agent.net.load_state_dict(state, strict=True)
         agent.device = resolve_device(device)
         agent.net.to(agent.device)
         agent.target_q = copy.deepcopy(agent.net.q)

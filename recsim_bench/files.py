@@ -60,6 +60,11 @@ def write_json_atomic(path: Path | str, payload: Any, indent: int | None = 2) ->
     write_text_atomic(path, json.dumps(payload, indent=indent, allow_nan=False, ensure_ascii=False) + "\n")
 
 
+#: Limits on a checkpoint's ``config.json`` (it is a few kB), read with :func:`read_json_strict`.
+MAX_CONFIG_BYTES = 1 << 20
+MAX_CONFIG_DEPTH = 32
+
+
 def read_json_strict(path: Path | str, max_bytes: int, max_depth: int = 64) -> Any:
     """The JSON value in the regular file ``path``, read as untrusted input; anything else raises ``ValueError``.
 

@@ -1,12 +1,25 @@
-"""baselines/checkpoint.py: weights files round-trip and foreign files are refused before unpickling."""
+"""Checkpoints are data, never code: weights files round-trip, and every field of a checkpoint is checked before use
+(foreign files refused before unpickling, env ids before ``gym.make``, sizes before allocating, weights finite)."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import math
+from pathlib import PurePosixPath
+
+import gymnasium as gym
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 torch = pytest.importorskip("torch")
 
+import baselines  # noqa: E402
+import baselines.checkpoint as checkpoint  # noqa: E402
+from baselines import MAX_ENV_INTEGER, checked_env  # noqa: E402
 from baselines.checkpoint import load_state_dict, torch_bytes  # noqa: E402
+from recsim_bench.scoring.results import load_policy  # noqa: E402
 
 
 def test_a_state_dict_round_trips_through_bytes(tmp_path) -> None:
@@ -37,3 +50,140 @@ def test_a_foreign_file_raises_a_value_error_naming_the_owner_and_path(tmp_path,
 def test_a_missing_file_raises_a_value_error(tmp_path) -> None:
     with pytest.raises(ValueError, match="is not a torch.save archive"):
         load_state_dict(tmp_path / "absent.pt", "Test.load")
+
+
+# ----------------------------------------------------------------------------- checkpoints are data, never code
+RECSIM_IDS = sorted(name for name in gym.registry if name.startswith("RecSimBench/"))
+BOREDOM = "RecSimBench/Boredom-v0"
+
+
+def _refusal(call, match: str) -> str:
+    """The one-line ``ValueError`` message that ``call()`` raises, matching ``match``."""
+    with pytest.raises(ValueError, match=match) as caught:
+        call()
+    message = str(caught.value)
+    assert "\n" not in message
+    return message
+
+
+@settings(max_examples=60, deadline=None)
+@given(env_id=st.one_of(st.text(max_size=30), st.sampled_from(["evil:X-v0", "CartPole-v1", "recsimbench/Boredom-v0", " RecSimBench/Boredom-v0"])))
+def test_only_a_registered_recsimbench_id_passes(env_id: str) -> None:
+    if env_id in RECSIM_IDS:
+        assert checked_env({"env_id": env_id, "env_kwargs": {}}, "Test.load", "config.json") == (env_id, {})
+    else:
+        _refusal(lambda: checked_env({"env_id": env_id, "env_kwargs": {}}, "Test.load", "config.json"), "env_id must be a registered RecSimBench/ id")
+
+
+@settings(max_examples=60, deadline=None)
+@given(size=st.integers(), nested=st.booleans())
+def test_env_kwargs_integers_are_bounded_wherever_they_are(size: int, nested: bool) -> None:
+    kwargs = {"item_model": {"name": "topics", "num_features": [1, size]}} if nested else {"num_candidates": size}
+    record = {"env_id": BOREDOM, "env_kwargs": kwargs}
+    if abs(size) <= MAX_ENV_INTEGER:
+        assert checked_env(record, "Test.load", "config.json")[1] == kwargs
+    else:
+        _refusal(lambda: checked_env(record, "Test.load", "config.json"), "integers at most 100,000")
+
+
+def test_env_kwargs_must_be_an_object_of_finite_numbers() -> None:
+    _refusal(lambda: checked_env({"env_id": BOREDOM, "env_kwargs": [1]}, "T", "c"), "env_kwargs must be an object")
+    _refusal(lambda: checked_env({"env_id": BOREDOM, "env_kwargs": {"reward": {"click": math.nan}}}, "T", "c"), "numbers must be finite")
+
+
+@pytest.mark.parametrize("agent", ["slateq", "sb3-ppo", "greedy"])
+def test_a_checkpoint_naming_a_module_in_env_id_is_refused_before_importing_it(tmp_path, monkeypatch, agent: str) -> None:
+    modules = tmp_path / "modules"
+    modules.mkdir()
+    marker = tmp_path / "imported"
+    (modules / "evil.py").write_text(f"import pathlib\npathlib.Path({str(marker)!r}).touch()\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(modules))
+    directory = tmp_path / "checkpoint"
+    directory.mkdir()
+    record = {"env_id": "evil:X-v0", "env_kwargs": {}, "config": {}}
+    record.update({"format": "recsim-bench/greedy/1"} if agent == "greedy" else {"agent": agent})
+    (directory / "config.json").write_text(json.dumps(record), encoding="utf-8")
+    _refusal(lambda: baselines.agent_class(agent).load(str(directory), device="cpu"), r"env_id must be a registered RecSimBench/ id, got 'evil:X-v0'")
+    _refusal(lambda: load_policy(str(directory)), "env_id must be a registered")  # validate --rerun DIR
+    assert not marker.exists()
+
+
+def test_an_oversized_or_deeply_nested_config_is_refused_unparsed(tmp_path) -> None:
+    (tmp_path / "config.json").write_text(json.dumps({"agent": "slateq", "padding": "x" * (1 << 20)}), encoding="utf-8")
+    _refusal(lambda: baselines.agent_class("slateq").load(str(tmp_path)), "larger than 1,048,576 bytes")
+    _refusal(lambda: load_policy(str(tmp_path)), "larger than 1,048,576 bytes")
+    (tmp_path / "config.json").write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    _refusal(lambda: baselines.agent_class("ppo").load(str(tmp_path)), "nested more than 32 deep")
+
+
+def _ppo_config(tmp_path, **changes) -> None:
+    from baselines.ppo import PPOConfig
+
+    record = {
+        "agent": "ppo", "config": PPOConfig().to_dict(), "slate_size": 2, "steps_done": 0,
+        "dims": {"user_dim": 4, "response_dim": 8, "candidate_dim": 3, "history_dim": 0},
+    }
+    for key, value in changes.items():
+        if key in record["dims"]:
+            record["dims"][key] = value
+        elif key in record["config"]:
+            record["config"][key] = value
+        else:
+            record[key] = value
+    (tmp_path / "config.json").write_text(json.dumps(record), encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"user_dim": 10**9}, "describes a network of 64,000,[0-9,]+ parameters; at most 50,000,000"),
+        ({"context_hidden": [10**6, 10**6]}, "describes a network of"),
+        ({"user_dim": "4"}, "user_dim must be an integer >= 1, got '4'"),
+        ({"slate_size": True}, "slate_size must be an integer >= 1, got True"),
+        ({"steps_done": -1}, "steps_done must be an integer >= 0"),
+        ({"score_hidden": []}, "score_hidden must be a non-empty list of integers >= 1"),
+        ({"learning_rate": "fast"}, "learning_rate must be a float"),
+        ({"num_envs": 0}, "num_envs must be an integer >= 1"),
+    ],
+)
+def test_ppo_config_fields_are_checked_before_anything_is_built(tmp_path, changes: dict, message: str) -> None:
+    _ppo_config(tmp_path, **changes)
+    _refusal(lambda: baselines.agent_class("ppo").load(str(tmp_path), device="cpu"), f"^PPOAgent.load: .*{message}")
+
+
+def test_slateq_network_size_is_checked_before_the_network_is_built(tmp_path) -> None:
+    record = {"agent": "slateq", "env_id": BOREDOM, "env_kwargs": {}, "config": {"hidden_size": 100_000}}
+    (tmp_path / "config.json").write_text(json.dumps(record), encoding="utf-8")
+    _refusal(lambda: baselines.agent_class("slateq").load(str(tmp_path)), "describes a network of [0-9,]+ parameters; at most 50,000,000")
+    (tmp_path / "config.json").write_text(json.dumps({**record, "config": {"hidden_size": "64"}}), encoding="utf-8")
+    _refusal(lambda: baselines.agent_class("slateq").load(str(tmp_path)), "hidden_size must be a int")
+
+
+def test_sb3_ppo_config_sizes_are_bounded(tmp_path) -> None:
+    from baselines.sb3_ppo import SB3PPOConfig
+
+    for changes, message in [({"n_steps": 10**9}, "num_envs \\* n_steps must be at most 1,048,576"), ({"hidden": 0}, "hidden must be an integer >= 1")]:
+        record = {"agent": "sb3-ppo", "env_id": BOREDOM, "env_kwargs": {}, "config": {**dataclasses.asdict(SB3PPOConfig()), **changes}}
+        (tmp_path / "config.json").write_text(json.dumps(record), encoding="utf-8")
+        _refusal(lambda: baselines.agent_class("sb3-ppo").load(str(tmp_path)), message)
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
+def test_non_finite_weights_are_refused(tmp_path, value: float) -> None:
+    path = tmp_path / "weights.pt"
+    path.write_bytes(torch_bytes({"layer.weight": torch.tensor([[0.0, value]]), "steps": torch.tensor([3])}))
+    _refusal(lambda: load_state_dict(path, "Test.load"), "^Test.load: .*entry 'layer.weight' holds non-finite values$")
+
+
+def test_an_archive_declaring_more_than_the_limit_is_refused_before_loading(tmp_path, monkeypatch) -> None:
+    path = tmp_path / "weights.pt"
+    path.write_bytes(torch_bytes({"layer.weight": torch.zeros(1000)}))
+    monkeypatch.setattr(checkpoint, "MAX_ARCHIVE_BYTES", 1000)
+    monkeypatch.setattr(torch, "load", lambda *args, **kwargs: pytest.fail("torch.load ran"))
+    _refusal(lambda: load_state_dict(path, "Test.load"), r"declares [0-9,]+ bytes; at most 1,000$")
+
+
+def test_a_pickled_object_is_refused_in_one_line(tmp_path) -> None:
+    path = tmp_path / "weights.pt"
+    torch.save({"payload": PurePosixPath("x")}, path)  # an arbitrary object: weights_only unpickles nothing of the kind
+    _refusal(lambda: load_state_dict(path, "Test.load"), r"could not be read as a state dict of tensors \(torch.load with weights_only=True: UnpicklingError\)")

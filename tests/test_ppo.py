@@ -175,7 +175,7 @@ def test_history_decays_are_checked() -> None:
 def test_config_file_defaults_and_unknown_field() -> None:
     config = PPOConfig.for_env(ENV_ID, {"num_envs": 8})
     assert config.num_envs == 8 and isinstance(config.context_hidden, tuple)
-    with pytest.raises(ValueError, match="unknown field"):
+    with pytest.raises(ValueError, match="unknown key"):
         PPOConfig.for_env(ENV_ID, {"nonsense": 1})
 
 
@@ -312,7 +312,7 @@ def test_resume_refuses_a_directory_without_resume_state_or_of_another_seed(trai
         other.train(ENV_ID, steps=64 * 8 * 4, seed=0, device="cpu", resume_from=log_dir)
 
 
-@pytest.mark.parametrize("tamper", ["nan", "shape", "unknown"])
+@pytest.mark.parametrize("tamper", ["nan", "shape", "unknown", "step", "recent"])
 def test_a_tampered_resume_state_raises_value_error(trained: tuple[PPOAgent, dict, str], tmp_path, tamper: str) -> None:
     import shutil
 
@@ -324,10 +324,17 @@ def test_a_tampered_resume_state_raises_value_error(trained: tuple[PPOAgent, dic
         state[name] = torch.full_like(state[name], math.nan)
     elif tamper == "shape":
         state[name] = torch.zeros(2, 2)
-    else:
+    elif tamper == "unknown":
         state["adam.999.exp_avg"] = torch.zeros(1)
+    elif tamper == "step":
+        state["env.step"][3] = 10_000  # beyond the episode's max_steps
+    else:
+        state["memory.recent"][0, 0] = SMALL["category_features"]
     torch.save(state, tmp_path / "resume.pt")
-    message = {"nan": "non-finite", "shape": "expected torch.float32", "unknown": "unknown entries"}[tamper]
+    message = {
+        "nan": "non-finite", "shape": "expected torch.float32", "unknown": "1 unknown entries",
+        "step": r"'env.step' holds values outside \[0, \d+\]", "recent": r"'memory.recent' holds categories outside \[-1, 9\]",
+    }[tamper]
     with pytest.raises(ValueError, match=message):
         PPOAgent(env_id=ENV_ID, config_overrides=SMALL).train(ENV_ID, steps=64 * 8 * 4, seed=0, device="cpu", resume_from=str(tmp_path))
 

@@ -66,5 +66,5 @@ def test_save_and_load_give_identical_actions_and_refuse_a_tampered_file(trained
     with pytest.raises(ValueError, match="weights.pt is not a torch.save archive"):
         SB3PPOAgent.load(str(tmp_path), device="cpu")
     (tmp_path / "config.json").write_text('{"agent": "ppo"}', encoding="utf-8")
-    with pytest.raises(ValueError, match="not an sb3-ppo checkpoint"):
+    with pytest.raises(ValueError, match=r"is not a checkpoint of agent 'sb3-ppo' \(it names agent 'ppo'\)"):
         SB3PPOAgent.load(str(tmp_path), device="cpu")

@@ -202,7 +202,7 @@ def test_tampered_or_foreign_files_raise_value_error(trained, tmp_path) -> None:
         SlateQAgent.load(str(tmp_path))
     meta = json.loads((tmp_path / "config.json").read_text())
     (tmp_path / "config.json").write_text(json.dumps({**meta, "agent": "ppo"}))
-    with pytest.raises(ValueError, match="not 'slateq'"):
+    with pytest.raises(ValueError, match=r"is not a checkpoint of agent 'slateq' \(it names agent 'ppo'\)"):
         SlateQAgent.load(str(tmp_path))
     (tmp_path / "config.json").write_text("{")
     with pytest.raises(ValueError, match="config.json"):

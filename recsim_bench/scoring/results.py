@@ -47,7 +47,7 @@ import numpy as np
 
 from recsim_bench.agents import Agent
 from recsim_bench.references import mean_ci
-from recsim_bench.files import read_json_strict, write_json_atomic
+from recsim_bench.files import MAX_CONFIG_BYTES, MAX_CONFIG_DEPTH, read_json_strict, write_json_atomic
 from recsim_bench.scoring.protocol import (
     DEFAULT_VERSION,
     Protocol,
@@ -867,8 +867,8 @@ def load_policy(spec: str, env_id: str | None = None, train_seed: int | None = N
     path = Path(spec)
     if path.is_dir():
         try:
-            record = json.loads((path / "config.json").read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+            record = read_json_strict(path / "config.json", MAX_CONFIG_BYTES, MAX_CONFIG_DEPTH)
+        except ValueError as error:
             raise ValueError(f"{path}: not a checkpoint directory with a readable config.json ({error})") from None
         name = _checkpoint_agent_name(record, path)
         try:
