@@ -264,6 +264,21 @@ def test_two_local_workers_give_the_same_results_as_one(tiny, tmp_path):
     assert (tmp_path / "two" / "checkpoints" / "greedy" / "ColdStart-v0" / "seed1" / "weights.npz").is_file()
 
 
+def _thread_settings(job: object) -> dict[str, str | None]:
+    return {name: os.environ.get(name) for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
+
+
+def test_a_one_worker_run_gives_its_jobs_one_thread_as_spawned_workers_get(monkeypatch):
+    """With --workers 1 the jobs run in the runner's own process: without the thread variables, torch would
+    start a thread per core there, and spin against the other runs sharing the cores."""
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MKL_NUM_THREADS", "3")  # a variable the user set is kept
+    [(_, settings)] = list(runner._local(["job"], _thread_settings, 1, Path(".")))
+    assert settings == {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "3", "OPENBLAS_NUM_THREADS": "1"}
+    assert "OMP_NUM_THREADS" not in os.environ  # and restored afterwards
+
+
 def test_ctrl_c_stops_the_local_workers_at_once(tiny, tmp_path):
     lines: list[str] = []
 

@@ -342,8 +342,9 @@ def _local(jobs: list[Job], call: Callable[[Job], dict[str, Any]], workers: int,
     """Run ``jobs`` in the calling process (one worker) or in ``workers`` spawned processes (see :func:`_start_worker`);
     yields them as they end."""
     if workers == 1:
-        for job in jobs:
-            yield job, _attempt(call, job)
+        with _one_thread_per_process():  # read when torch is first imported, which is by the first job's agent
+            for job in jobs:
+                yield job, _attempt(call, job)
         return
     waiting = iter(jobs)
     running: dict[concurrent.futures.Future, Job] = {}
