@@ -148,6 +148,10 @@ def test_an_output_directory_holds_one_protocol_version_and_one_run_at_a_time(ti
     (tmp_path / "protocol.json").write_text(json.dumps({"version": "v1-quick"}), encoding="utf-8")
     with pytest.raises(ValueError, match=r"holds a run of protocol 'v1-quick', not 'v1'"):
         quiet_run(["random"], tmp_path, protocol=tiny)
+    for hostile in ("[" * 200_000, "{}" + " " * (2 << 20)):  # a protocol record is read as untrusted input too
+        (tmp_path / "protocol.json").write_text(hostile, encoding="utf-8")
+        with pytest.raises(ValueError, match="protocol.json is not a protocol record"):
+            quiet_run(["random"], tmp_path, protocol=tiny)
     other = tmp_path / "other"
     other.mkdir()
     with open(other / ".lock", "w") as lock:

@@ -150,7 +150,7 @@ class EngagementResponse(ResponseModel):
         clickbait = needed_range(self, item_ranges, "clickbait", "item attribute")
         satisfaction = needed_range(self, user_ranges, "satisfaction", "user state field")
         loc, scale = self._log_normal({"satisfaction": np.array(satisfaction)}, {"clickbait": np.array([clickbait, clickbait])})
-        return {"click": 1.0, "engagement": float(np.exp(loc + scale * rng.normal_bound()).max())}
+        return {"click": 1.0, "engagement": float(exact_math.exp(loc + scale * rng.normal_bound()).max())}
 
     def respond(self, user, slate, scores, clicked, u):
         loc, scale = self._log_normal(user, slate)

@@ -69,7 +69,6 @@ import fcntl
 import functools
 import importlib.util
 import inspect
-import json
 import multiprocessing
 import os
 import re
@@ -84,7 +83,7 @@ from typing import IO, Any, Callable, Iterable, Iterator, Sequence
 import numpy as np
 
 from recsim_bench.envs import NAMESPACE
-from recsim_bench.files import write_json_atomic
+from recsim_bench.files import MAX_CONFIG_BYTES, MAX_CONFIG_DEPTH, read_json_strict, write_json_atomic
 from recsim_bench.scoring.leaderboard import write_leaderboard
 from recsim_bench.scoring.protocol import DEFAULT_VERSION, Protocol, is_published, load_protocol
 from recsim_bench.scoring.results import evaluate, read_result, result_filename, validate_result, write_result
@@ -460,8 +459,12 @@ def _claim(out: Path, protocol: Protocol) -> Iterator[None]:
                 f"wait for them to end or stop them (kill {' '.join(live)}), then run again"
             )
         recorded = out / "protocol.json"
-        if recorded.is_file():
-            version = json.loads(recorded.read_text(encoding="utf-8")).get("version")
+        if recorded.exists():
+            try:
+                record = read_json_strict(recorded, MAX_CONFIG_BYTES, MAX_CONFIG_DEPTH)
+            except ValueError as error:
+                raise ValueError(f"out: {recorded} is not a protocol record ({error}); choose another directory") from None
+            version = record.get("version") if isinstance(record, dict) else None
             if version != protocol.version:
                 raise ValueError(f"out: {out} holds a run of protocol {version!r}, not {protocol.version!r}; choose another directory")
         write_json_atomic(recorded, protocol.to_json())
