@@ -550,7 +550,7 @@ class PPOAgent:
         obs, memory = self._with_memory(self._to_device(obs_np), self._empty_memory(n))
         rollout = {"obs": obs, "memory": memory, "episode_return": np.zeros(n), "recent": collections.deque(maxlen=n), "episodes": 0}
         if resume_from is not None:
-            self._resume(resume_from, env, sampler, rollout, seed)
+            self._resume(resume_from, env, sampler, rollout, seed, total_steps)
         obs, memory, episode_return, recent = rollout["obs"], rollout["memory"], rollout["episode_return"], rollout["recent"]
         episodes = rollout["episodes"]
         iterations = max(0, (total_steps - self.steps_done) // batch)
@@ -775,7 +775,9 @@ class PPOAgent:
         write_bytes_atomic(directory / RESUME_FILE, torch_bytes(self._resume_tensors(env, sampler, rollout, seed)))
         self.save(str(directory))
 
-    def _resume(self, directory: Path, env: gym.vector.VectorEnv, sampler: torch.Generator, rollout: dict[str, Any], seed: int) -> None:
+    def _resume(
+        self, directory: Path, env: gym.vector.VectorEnv, sampler: torch.Generator, rollout: dict[str, Any], seed: int, total_steps: int
+    ) -> None:
         """Restore ``directory``'s ``resume.pt`` into the freshly built agent, ``env``, ``sampler`` and ``rollout`` (a fresh start's,
         whose entries give the names, shapes and dtypes the file must have)."""
         path, owner = directory / RESUME_FILE, "PPOAgent.train(resume_from)"
@@ -790,6 +792,12 @@ class PPOAgent:
             raise ValueError(f"{owner}: {path} was written by a run with seed {saved_seed}, not {seed}")
         if steps_done < 0 or steps_done % batch or episodes < 0 or not 0 <= recent_count <= self.config.num_envs:
             raise ValueError(f"{owner}: {path} counters {state['counters'].tolist()} do not fit rollouts of {batch} steps")
+        if steps_done > total_steps:
+            raise ValueError(f"{owner}: {path} has trained {steps_done} steps, more than the {total_steps} asked for")
+        try:  # on a scratch generator: a malformed state must not leave the sampler half set
+            torch.Generator(device=sampler.device).set_state(state["sampler"])
+        except RuntimeError as error:
+            raise ValueError(f"{owner}: {path} entry 'sampler' is not a random generator's state ({error})") from None
         if "memory.recent" in state and not bool(((state["memory.recent"] >= -1) & (state["memory.recent"] < self.config.category_features)).all()):
             raise ValueError(f"{owner}: {path} entry 'memory.recent' holds categories outside [-1, {self.config.category_features - 1}]")
         env_state = sim_state_from_tensors({key[4:]: value for key, value in state.items() if key.startswith("env.")}, env.sim.max_steps, owner, path)

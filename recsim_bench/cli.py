@@ -22,7 +22,6 @@ import dataclasses
 import inspect
 import json
 import math
-import re
 import sys
 import tempfile
 import time
@@ -40,7 +39,6 @@ from recsim_bench.references import POLICIES, evaluate, load_reference_returns, 
 
 DEMO_POLICIES = ("random", "greedy")
 #: What --device accepts (torch's names; "auto" is CUDA when present, else the CPU).
-DEVICE_PATTERN = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
 
 
 class UnknownEnvironment(ValueError):
@@ -145,7 +143,12 @@ def _overrides(pairs: list[str]) -> dict[str, Any]:
 
 def _check_device(device: str) -> None:
     """Refuse a CUDA or MPS device that this machine does not have (torch would fail midway with a traceback)."""
-    import torch
+    if device in ("auto", "cpu"):
+        return  # nothing to check, and an agent without torch must not need it
+    try:
+        import torch
+    except ImportError:
+        raise ValueError(f"--device {device}: needs torch, which is not installed (pip install 'recsim-bench[baselines]')") from None
 
     if device.startswith("cuda"):
         count = torch.cuda.device_count() if torch.cuda.is_available() else 0
@@ -343,7 +346,9 @@ def _seed(text: str) -> int:
 
 
 def _device(text: str) -> str:
-    if not DEVICE_PATTERN.fullmatch(text):
+    from recsim_bench.scoring.results import REQUESTED_DEVICE
+
+    if not REQUESTED_DEVICE.fullmatch(text):
         raise argparse.ArgumentTypeError(f"must be one of auto, cpu, cuda, cuda:N, mps; got {text!r}")
     return text
 

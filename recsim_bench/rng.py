@@ -113,10 +113,10 @@ def uniforms(
     counter = keys + episode.view(np.uint64) * _EPISODE_SALT
     counter += step.view(np.uint64) * _STEP_SALT
     counter += np.uint64(draw * _DRAW_SALT % 2**64)
-    words = (n + 1) // 2
-    if words not in _offsets:
-        _offsets[words] = np.arange(1, words + 1, dtype=np.uint64) * _GAMMA
-    words = _finalise(_finalise(counter)[:, None] + _offsets[words])
+    count = (n + 1) // 2
+    if count not in _offsets:
+        _offsets[count] = np.arange(1, count + 1, dtype=np.uint64) * _GAMMA
+    words = _finalise(_finalise(counter)[:, None] + _offsets[count])
     bits = words.astype("<u8", copy=False).view("<u4")[:, :n]  # little-endian halves on any machine
     out = bits + 0.5
     out *= 2.0**-32

@@ -164,6 +164,7 @@ def test_set_task_reads_a_boolean_mask_as_a_mask() -> None:
         (["a"], "rows must be a list of integer row indices"),
         ([[0, 1]], "rows must be a list of integer row indices"),
         ([True, False], "rows: a boolean mask must have shape (4,), got (2,)"),
+        ([True, 1], "rows must be a list of integer row indices"),  # numpy would read it as [1, 1]
         ([4], "rows must be row indices in [-4, 3], got [4]"),
         ([-5], "rows must be row indices in [-4, 3], got [-5]"),
     ],

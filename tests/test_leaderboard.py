@@ -287,7 +287,8 @@ def record(path: Path, outcome: str) -> None:
     result = R.read_result(path)
     reasons = [] if outcome == "exact" else ["rerun: returns differ"]
     mean = float(np.mean(result["returns"])) + (0.0 if outcome != "mismatch" else 100.0)
-    rerun = R.RerunOutcome(reasons, len(result["returns"]), 0 if outcome == "exact" else 1, 1e-13, mean, (mean - 1.0, mean + 1.0) if outcome != "mismatch" else (0.0, 1.0))
+    interval = (mean - 1.0, mean + 1.0) if outcome != "mismatch" else (0.0, 1.0)
+    rerun = R.RerunOutcome(reasons, len(result["returns"]), 0 if outcome == "exact" else 1, 1e-13, mean, interval, (-1e-13, 1e-13))
     assert rerun.outcome == outcome
     R.write_result(R.verification_path(path), R.verification_record(result, path, "my_agents:load", rerun))
 

@@ -312,7 +312,7 @@ def test_resume_refuses_a_directory_without_resume_state_or_of_another_seed(trai
         other.train(ENV_ID, steps=64 * 8 * 4, seed=0, device="cpu", resume_from=log_dir)
 
 
-@pytest.mark.parametrize("tamper", ["nan", "shape", "unknown", "step", "recent"])
+@pytest.mark.parametrize("tamper", ["nan", "shape", "unknown", "step", "recent", "sampler", "counters"])
 def test_a_tampered_resume_state_raises_value_error(trained: tuple[PPOAgent, dict, str], tmp_path, tamper: str) -> None:
     import shutil
 
@@ -328,12 +328,17 @@ def test_a_tampered_resume_state_raises_value_error(trained: tuple[PPOAgent, dic
         state["adam.999.exp_avg"] = torch.zeros(1)
     elif tamper == "step":
         state["env.step"][3] = 10_000  # beyond the episode's max_steps
+    elif tamper == "sampler":
+        state["sampler"] = torch.zeros_like(state["sampler"])  # not a mt19937 state
+    elif tamper == "counters":
+        state["counters"][0] = 64 * 8 * 8  # more steps done than the resumed run asks for
     else:
         state["memory.recent"][0, 0] = SMALL["category_features"]
     torch.save(state, tmp_path / "resume.pt")
     message = {
         "nan": "non-finite", "shape": "expected torch.float32", "unknown": "1 unknown entries",
         "step": r"'env.step' holds values outside \[0, \d+\]", "recent": r"'memory.recent' holds categories outside \[-1, 9\]",
+        "sampler": "entry 'sampler' is not a random generator's state", "counters": "has trained 4096 steps, more than the 2048 asked for",
     }[tamper]
     with pytest.raises(ValueError, match=message):
         PPOAgent(env_id=ENV_ID, config_overrides=SMALL).train(ENV_ID, steps=64 * 8 * 4, seed=0, device="cpu", resume_from=str(tmp_path))

@@ -116,7 +116,7 @@ def test_plan_gives_a_job_per_training_seed_and_one_per_env_to_an_agent_that_doe
         ({"seeds": 0}, r"seeds: must be an integer >= 1"),
         ({"workers": 0}, r"workers: must be an integer >= 1"),
         ({"backend": "slurm"}, r"backend: unknown backend 'slurm'; allowed: local, ray"),
-        ({"device": "tpu"}, r"device: must be auto, cpu, cuda or cuda:N"),
+        ({"device": "tpu"}, r"device: must be auto, cpu, cuda, cuda:N or mps"),
         ({"address": "ray://head:10001"}, r"address: .* for backend ray only"),
     ],
 )

@@ -463,6 +463,9 @@ def test_validate_main(tmp_path, tiny, policy_module, capsys):
         ('{"returns": [1e400]}', "number 1e400 is too large for a float64"),
         ('{"returns": [NaN]}', "NaN is not JSON"),
         ('{"episodes": 4, "episodes": 500}', "duplicate key(s) ['episodes'] in one object"),
+        # 140,000 keys, every one twice (3.6 MB): counting each key by a pass over all would take hours; ten are named
+        ("{" + ",".join([f'"k{i:06d}": 0' for i in range(140_000)] * 2) + "}", "duplicate key(s) ['k000000', 'k000001',"),
+        ('{"seed": 18446744073709551616}', "integer 18446744073709551616 does not fit in 64 bits"),  # 2**64
         (b"\xff\xfe", "not UTF-8 text"),
     ],
 )
@@ -474,6 +477,12 @@ def test_hostile_files_give_a_fail_line(tmp_path, capsys, text, fragment):
     assert fragment in str(error.value)
     assert R.validate_main([str(path)], partial=True) == 1
     assert capsys.readouterr().out == f"FAIL {path}: {error.value}\n"
+
+
+def test_a_seed_of_the_uint64_range_reads_back(tmp_path):
+    path = tmp_path / "run.json"
+    path.write_text('{"seed": 18446744073709551615}', encoding="utf-8")  # 2**64 - 1: a seed the CLI accepts
+    assert R.read_result(path) == {"seed": 2**64 - 1}
 
 
 def test_only_regular_files_of_a_bounded_size_are_read(tmp_path, capsys, result):
@@ -643,8 +652,19 @@ def test_rerun_writes_a_verification_record_exact_within_the_interval_or_not(tmp
     line = capsys.readouterr().out
     low, high = mean_ci_of(returns)
     assert line.startswith(f"OK   {path} (rerun not exact: 1 of 4 episodes differ (largest difference {abs(returns[2] - result['returns'][2]):.3g}); the rerun's mean ")
-    assert f"lies inside the file's 95% CI [{low:.6g}, {high:.6g}]; recorded as within the interval)" in line
+    assert f"lies inside the file's 95% CI [{low:.6g}, {high:.6g}]; rerun - file per user: 95% CI [" in line
+    assert line.endswith("; recorded as within the interval)\n")
     assert R.read_verification(path, nudged) == "within_ci"
+
+    # returns inflated and spread so that the file's own interval holds the rerun's mean: every user differs,
+    # and the per-user differences say so
+    spread = np.array(result["returns"]) + np.array([30.0, -28.0, 30.0, -28.0])
+    widened = reseal(dict(result, returns=spread.tolist()))
+    R.write_result(path, widened)
+    low, high = mean_ci_of(spread)
+    assert low <= np.mean(result["returns"]) <= high
+    assert R.validate_main([str(path)], rerun=f"{policy_module}:make", protocol=tiny, partial=True) == 1
+    assert "4 of 4 episodes differ" in capsys.readouterr().out and R.read_verification(path, widened) == "mismatch"
 
     # returns the policy does not give: outside the interval, a failure, recorded as a mismatch
     lowered = reseal(dict(result, returns=(np.array(result["returns"]) + 50.0).tolist()))
@@ -664,9 +684,11 @@ def mean_ci_of(values):
 
 def test_a_verification_record_that_was_edited_does_not_count(tmp_path, tiny, result):
     path = R.write_result(tmp_path / R.result_filename(result), result)
-    outcome = R.RerunOutcome(["rerun: returns differ"], 4, 1, 1e-14, 1.0, (0.0, 2.0))
-    assert outcome.outcome == "within_ci" and R.RerunOutcome([], 4, 0, 0.0, 1.0, (0.0, 2.0)).outcome == "exact"
-    assert R.RerunOutcome(["x"], 4, 4, 1.0, 3.0, (0.0, 2.0)).outcome == "mismatch"
+    outcome = R.RerunOutcome(["rerun: returns differ"], 4, 1, 1e-14, 1.0, (0.0, 2.0), (-1e-14, 1e-14))
+    assert outcome.outcome == "within_ci" and R.RerunOutcome([], 4, 0, 0.0, 1.0, (0.0, 2.0), (0.0, 0.0)).outcome == "exact"
+    assert R.RerunOutcome(["x"], 4, 4, 1.0, 3.0, (0.0, 2.0), (0.5, 1.5)).outcome == "mismatch"
+    assert R.RerunOutcome(["x"], 4, 1, 1.0, 1.0, (0.0, 2.0), (0.5, 1.5)).outcome == "mismatch"  # users moved one way
+    assert R.RerunOutcome(["x"], 40, 5, 1.0, 1.0, (0.0, 2.0), (-1.0, 1.0)).outcome == "mismatch"  # 5 of 40 users differ
     record = R.verification_record(result, path, "some_module:make", outcome)
     R.write_result(R.verification_path(path), record)
     assert R.read_verification(path, result) == "within_ci"
@@ -687,6 +709,9 @@ def test_the_policy_digest_of_a_checkpoint_changes_with_its_weights(tmp_path):
     agent.save(str(tmp_path / "ckpt"))
     assert R.policy_digest(str(tmp_path / "ckpt")) != first
     assert R.policy_digest("no_such_module_xyz:make") is None
+    (tmp_path / "ckpt" / "zeros").symlink_to("/dev/zero")  # hashing it would never end
+    with pytest.raises(ValueError, match="zeros is not a regular file"):
+        R.policy_digest(str(tmp_path / "ckpt"))
 
 
 def test_a_checkpoint_of_recsim_bench_train_gives_its_training_steps_and_time(tmp_path, tiny, capsys):

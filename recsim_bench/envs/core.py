@@ -522,7 +522,8 @@ def _row_indices(rows: Any, num_rows: int) -> NDArray[np.int64]:
         if array.shape != (num_rows,):
             raise ValueError(f"rows: a boolean mask must have shape ({num_rows},), got {array.shape}")
         return np.flatnonzero(array)
-    if array.ndim > 1 or (array.size and array.dtype.kind not in "iu"):
+    mixed = isinstance(rows, (list, tuple)) and any(isinstance(row, (bool, np.bool_)) for row in rows)  # [True, 1] -> [1, 1]
+    if mixed or array.ndim > 1 or (array.size and array.dtype.kind not in "iu"):
         raise ValueError(f"rows must be a list of integer row indices or a boolean mask of {num_rows} rows, got {rows!r}")
     if array.size and (array.min() < -num_rows or array.max() >= num_rows):
         raise ValueError(f"rows must be row indices in [-{num_rows}, {num_rows - 1}], got {array.tolist()}")

@@ -98,6 +98,10 @@ _CHECKSUM = re.compile(r"^[0-9a-f]{64}$")
 
 #: Verification records (:func:`verification_record`): their format, file suffix, size limit and outcomes.
 VERIFICATION_FORMAT = "recsim-bench/verification/1"
+#: A rerun that is not exact passes as ``within_ci`` only if at most this share of its users (or one user) differ.
+MAX_DIFFERING_SHARE = 0.1
+#: The most bytes of checkpoint files that a verification record hashes (a checkpoint of the baselines is < 100 MiB).
+MAX_DIGEST_BYTES = 2**32
 VERIFICATION_SUFFIX = ".verification"
 MAX_RECORD_BYTES = 2**16
 RERUN_OUTCOMES = ("exact", "within_ci", "mismatch")
@@ -111,6 +115,8 @@ MAX_RESULT_DEPTH = 32
 SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}")
 #: Devices a result may name: ``cpu``, ``cuda`` or ``cuda:N``, ``mps``.
 DEVICE = re.compile(r"cpu|cuda(:\d+)?|mps")
+#: A device as a user asks for it: one of :data:`DEVICE`, or ``auto`` (CUDA where there is one).
+REQUESTED_DEVICE = re.compile(rf"auto|{DEVICE.pattern}")
 
 
 def _top_schema(version: Any) -> dict[str, tuple[type, ...]]:
@@ -664,7 +670,8 @@ def training_record(spec: str, train_seed: int) -> tuple[int | None, float | Non
     if record.get("seed") != train_seed:
         raise ValueError(f"{path}: trained with seed {record.get('seed')!r}, not train_seed {train_seed}")
     steps, seconds = summary.get("steps"), summary.get("wall_time")
-    return steps if isinstance(steps, int) else None, float(seconds) if _is_number(seconds) else None
+    steps = steps if isinstance(steps, int) and not isinstance(steps, bool) and steps >= 0 else None
+    return steps, float(seconds) if _is_number(seconds) and seconds >= 0 else None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -677,11 +684,24 @@ class RerunOutcome:
     largest_difference: float  # the largest absolute difference of a return (or session return)
     mean: float | None  # the re-evaluation's mean return (None: it could not run)
     interval: tuple[float, float] | None  # 95% Student-t interval over users of the file's mean return
+    difference_interval: tuple[float, float] | None = None  # 95% interval over users of (rerun - file) returns
 
     @property
     def within_ci(self) -> bool:
-        """Whether the re-evaluation's mean lies inside the file's 95% interval."""
-        return self.mean is not None and self.interval is not None and self.interval[0] <= self.mean <= self.interval[1]
+        """Whether the re-evaluation's mean lies inside the file's 95% interval, and is not merely hidden by it.
+
+        The file's interval is the submitter's to widen, so the users are compared pairwise too (they are the
+        same users): at most :data:`MAX_DIFFERING_SHARE` of them (or one) may differ, and the interval of the
+        per-user differences must hold 0. A policy whose last bits differ on other hardware passes; a file
+        whose returns were inflated and spread out to widen its interval does not.
+        """
+        if self.mean is None or self.interval is None or self.difference_interval is None:
+            return False
+        return (
+            self.interval[0] <= self.mean <= self.interval[1]
+            and self.differing <= max(1.0, MAX_DIFFERING_SHARE * self.episodes)
+            and self.difference_interval[0] <= 0.0 <= self.difference_interval[1]
+        )
 
     @property
     def outcome(self) -> str:
@@ -693,10 +713,12 @@ class RerunOutcome:
         if self.mean is None:
             return "the rerun did not run"
         where = "no interval" if self.interval is None else f"[{self.interval[0]:.6g}, {self.interval[1]:.6g}]"
-        side = "inside" if self.within_ci else "outside"
+        inside = self.interval is not None and self.interval[0] <= self.mean <= self.interval[1]
+        paired = "no interval" if self.difference_interval is None else f"[{self.difference_interval[0]:.3g}, {self.difference_interval[1]:.3g}]"
         return (
             f"{self.differing} of {self.episodes} episodes differ (largest difference {self.largest_difference:.3g}); "
-            f"the rerun's mean {self.mean:.6g} lies {side} the file's 95% CI {where}"
+            f"the rerun's mean {self.mean:.6g} lies {'inside' if inside else 'outside'} the file's 95% CI {where}; "
+            f"rerun - file per user: 95% CI {paired}"
         )
 
 
@@ -707,13 +729,13 @@ def rerun_outcome(result: Mapping[str, Any], policy: Any, num_envs: int | None =
     The protocol entry is the one of the result's protocol version, with the result's own
     episodes, evaluation seed and sessions (validation checks those against the protocol).
     """
-    reasons = schema_errors(result)
+    reasons, entry = schema_errors(result), None
     try:
         entry = None if reasons else load_protocol(result["protocol"]).env(result["env_id"])
     except ValueError as error:
         reasons = [str(error)]
     if entry is None:
-        return RerunOutcome([f"rerun: {reason}" for reason in reasons], 0, 0, math.inf, None, None)
+        return RerunOutcome([f"rerun: {reason}" for reason in reasons], 0, 0, math.inf, None, None, None)
     entry = dataclasses.replace(entry, episodes=result["episodes"], eval_seed=result["seeds"]["eval"], sessions=result["sessions"], split=result["split"])
     agent = _agent_for(policy, entry.env_id, result["seeds"]["train"])
     returns, per_session = evaluate_protocol_entry(agent, entry, num_envs=num_envs)
@@ -731,7 +753,8 @@ def rerun_outcome(result: Mapping[str, Any], policy: Any, num_envs: int | None =
         largest = max(largest, float(gap.max(initial=0.0)))
     stored = pairs[0][1]
     interval = tuple(mean_ci(stored)[1:]) if stored.size >= 2 else None
-    return RerunOutcome(reasons, len(returns), int(differs.sum()), largest, float(np.mean(returns)), interval)
+    paired = tuple(mean_ci(returns - stored)[1:]) if stored.size >= 2 and stored.shape == returns.shape else None
+    return RerunOutcome(reasons, len(returns), int(differs.sum()), largest, float(np.mean(returns)), interval, paired)
 
 
 def rerun(result: Mapping[str, Any], policy: Any, num_envs: int | None = None) -> list[str]:
@@ -754,9 +777,16 @@ def policy_digest(spec: str) -> str | None:
     path = Path(spec)
     digest = hashlib.sha256()
     if path.is_dir():
-        for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        budget = MAX_DIGEST_BYTES
+        for file in sorted(p for p in path.rglob("*") if not p.is_dir()):
+            if file.is_symlink() or not file.is_file():
+                raise ValueError(f"policy {spec}: {file} is not a regular file (a link or a device); a checkpoint holds files only")
+            budget -= file.stat().st_size
+            if budget < 0:
+                raise ValueError(f"policy {spec}: the checkpoint's files pass {MAX_DIGEST_BYTES:,} bytes")
             digest.update(file.relative_to(path).as_posix().encode("utf-8") + b"\0")
-            digest.update(hashlib.sha256(file.read_bytes()).digest())
+            with open(file, "rb") as f:
+                digest.update(hashlib.file_digest(f, "sha256").digest())
         return digest.hexdigest()
     try:
         found = importlib.util.find_spec(spec.partition(":")[0])

@@ -71,7 +71,6 @@ import importlib.util
 import inspect
 import multiprocessing
 import os
-import re
 import signal
 import sys
 import threading
@@ -86,7 +85,7 @@ from recsim_bench.envs import NAMESPACE
 from recsim_bench.files import MAX_CONFIG_BYTES, MAX_CONFIG_DEPTH, read_json_strict, write_json_atomic
 from recsim_bench.scoring.leaderboard import write_leaderboard
 from recsim_bench.scoring.protocol import DEFAULT_VERSION, Protocol, is_published, load_protocol
-from recsim_bench.scoring.results import evaluate, read_result, result_filename, validate_result, write_result
+from recsim_bench.scoring.results import REQUESTED_DEVICE, evaluate, read_result, result_filename, validate_result, write_result
 
 BACKENDS = ("local", "ray")
 
@@ -99,7 +98,6 @@ QUICK_AGENTS = ("random", "oracle", "greedy", "linucb", "thompson", "ppo")
 RAY_HINT = "pip install 'recsim-bench[ray]'"
 _NOT_COMPARABLE = "not a published protocol: its numbers are NOT comparable with published results"
 
-_DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
 _WORKERS = ".workers"  # in DIR: one file per live local worker, locked by it (named by its pid)
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 _worker_lock: IO[str] | None = None  # a worker's own lock file, open (hence locked) while the worker lives
@@ -478,8 +476,8 @@ def _check_options(backend: str, workers: int | None, device: str, address: str 
         raise ValueError(f"address: a Ray cluster address, for backend ray only (backend is {backend!r})")
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise ValueError(f"workers: must be an integer >= 1, got {workers!r}")
-    if not isinstance(device, str) or not _DEVICE.fullmatch(device):
-        raise ValueError(f"device: must be auto, cpu, cuda or cuda:N, got {device!r}")
+    if not isinstance(device, str) or not REQUESTED_DEVICE.fullmatch(device):
+        raise ValueError(f"device: must be auto, cpu, cuda, cuda:N or mps, got {device!r}")
     if backend == "ray" and importlib.util.find_spec("ray") is None:
         raise ValueError(f"backend: ray is not installed; {RAY_HINT}")
 
