@@ -268,6 +268,10 @@ def test_two_local_workers_give_the_same_results_as_one(tiny, tmp_path):
     assert (tmp_path / "two" / "checkpoints" / "greedy" / "ColdStart-v0" / "seed1" / "weights.npz").is_file()
 
 
+def test_durations_round_before_they_split_into_minutes():
+    assert [runner._duration(t) for t in (59.94, 60.0, 419.6, 3599.5)] == ["59.9 s", "1 min 00 s", "7 min 00 s", "60 min 00 s"]
+
+
 def _thread_settings(job: object) -> dict[str, str | None]:
     return {name: os.environ.get(name) for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
 

@@ -483,7 +483,11 @@ def _check_options(backend: str, workers: int | None, device: str, address: str 
 
 
 def _duration(seconds: float) -> str:
-    return f"{seconds:.1f} s" if seconds < 60 else f"{int(seconds // 60)} min {seconds % 60:02.0f} s"
+    """``12.3 s`` under a minute, else ``6 min 59 s`` (whole seconds, rounded before they are split)."""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest:02d} s"
 
 
 def _progress(count: int, total: int, job: Job, outcome: Outcome) -> str:
