@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
 import json
 import subprocess
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -125,7 +128,6 @@ def test_result_file_round_trip_validates(tmp_path, tiny, result):
 def test_checksum_is_sha256_of_canonical_json(result):
     content = {k: v for k, v in result.items() if k != "checksum"}
     text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    import hashlib
 
     assert result["checksum"] == hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -623,7 +625,6 @@ def test_returns_outside_the_bounds_are_refused(tiny, result):
 
 # ----------------------------------------------------------------------------- verification records
 def test_rerun_writes_a_verification_record_exact_within_the_interval_or_not(tmp_path, tiny, policy_module, capsys):
-    import hashlib
 
     out = tmp_path / "results"
     R.evaluate(f"{policy_module}:make", tiny, agent_name="first", env_ids=[BOREDOM], out_dir=out)
@@ -731,3 +732,14 @@ def test_a_checkpoint_of_recsim_bench_train_gives_its_training_steps_and_time(tm
         R.evaluate(str(out), tiny, agent_name="greedy", env_ids=[BOREDOM], train_seed=4)
     with pytest.raises(ValueError, match=r"train_steps: with a train_seed, give the environment steps"):
         R.evaluate(random_agent, tiny, env_ids=[BOREDOM], train_seed=0)  # no checkpoint to read them from
+
+
+def test_a_reference_agent_that_does_not_learn_is_a_policy_by_its_name():
+    from baselines import make_agent
+
+    agent = R.load_policy("oracle", BOREDOM)
+    assert type(agent) is type(make_agent("oracle", BOREDOM)) and agent.config == make_agent("oracle", BOREDOM).config
+    with pytest.raises(ValueError, match="policy 'ppo' learns: give the checkpoint directory"):
+        R.load_policy("ppo", BOREDOM)
+    digest = R.policy_digest("random")  # the agent's source and its configuration, not the standard library's random
+    assert digest is not None and digest != hashlib.sha256(Path(importlib.util.find_spec("random").origin).read_bytes()).hexdigest()

@@ -788,6 +788,13 @@ def policy_digest(spec: str) -> str | None:
             with open(file, "rb") as f:
                 digest.update(hashlib.file_digest(f, "sha256").digest())
         return digest.hexdigest()
+    untrained = _untrained_reference_agent(spec)
+    if untrained is not None:  # its source and its configuration file
+        from baselines import CONFIG_DIR
+
+        for file in (Path(inspect.getsourcefile(untrained)), CONFIG_DIR / f"{spec}.toml"):
+            digest.update(file.name.encode("utf-8") + b"\0" + (hashlib.sha256(file.read_bytes()).digest() if file.is_file() else b""))
+        return digest.hexdigest()
     try:
         found = importlib.util.find_spec(spec.partition(":")[0])
     except (ImportError, ValueError):
@@ -877,8 +884,24 @@ def fill_placeholders(spec: str, env_id: str | None, train_seed: int | None) -> 
         raise ValueError(f"policy {spec!r}: bad placeholder ({error}); allowed: {{env}}, {{env_id}}, {{seed}}") from None
 
 
+def _untrained_reference_agent(spec: str) -> type | None:
+    """The class of the ``baselines`` agent named ``spec`` if it acts from its config alone (random, oracle,
+    linucb, thompson); ``None`` for any other spec."""
+    try:
+        from baselines import AGENTS, agent_class
+    except ImportError:
+        return None
+    if spec not in AGENTS:
+        return None
+    cls = agent_class(spec)
+    if callable(getattr(cls, "train", None)):
+        raise ValueError(f"policy {spec!r} learns: give the checkpoint directory of its training instead of its name")
+    return cls
+
+
 def load_policy(spec: str, env_id: str | None = None, train_seed: int | None = None, device: str = "cpu") -> Any:
-    """An agent from ``spec``: a ``baselines`` checkpoint directory, or ``module:callable``.
+    """An agent from ``spec``: a ``baselines`` checkpoint directory, ``module:callable``, or the name of a
+    reference agent that does not learn (built by ``baselines.make_agent`` with its configuration file).
 
     - A directory written by a baselines agent's ``save`` (``recsim-bench train``): its
       ``config.json`` names the agent (``"agent"``, or ``"format": "recsim-bench/<name>/N"``),
@@ -907,8 +930,13 @@ def load_policy(spec: str, env_id: str | None = None, train_seed: int | None = N
             raise ValueError("loading a checkpoint needs the reference agents (pip install recsim-bench[baselines])") from None
         return agent_class(name).load(str(path), device=device)
     module_name, sep, attribute = spec.partition(":")
+    untrained = _untrained_reference_agent(spec)
+    if untrained is not None:
+        from baselines import make_agent
+
+        return make_agent(spec, env_id)
     if not sep or not module_name or not attribute:
-        raise ValueError(f"policy {spec!r} is neither a directory nor 'module:callable'")
+        raise ValueError(f"policy {spec!r} is neither a directory, 'module:callable' nor a reference agent that does not learn")
     try:
         target: Any = importlib.import_module(module_name)
     except ImportError as error:
