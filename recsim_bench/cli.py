@@ -33,6 +33,7 @@ import numpy as np
 
 import recsim_bench
 from recsim_bench.envs import NAMESPACE, SUITE
+from recsim_bench.envs.core import SEED_LIMIT
 from recsim_bench.agents import evaluate_agent
 from recsim_bench.files import write_json_atomic
 from recsim_bench.references import POLICIES, evaluate, load_reference_returns, mean_ci
@@ -335,12 +336,12 @@ def _count(text: str) -> int:
 
 
 def _seed(text: str) -> int:
-    """A seed: an integer in [0, 2**64), the environments' rule."""
+    """A seed: an integer in [0, SEED_LIMIT), the environments' rule."""
     try:
         value = int(text)
     except ValueError:
         value = -1
-    if not 0 <= value < 2**64:
+    if not 0 <= value < SEED_LIMIT:
         raise argparse.ArgumentTypeError(f"must be an integer in [0, 2**64), got {text!r}")
     return value
 
