@@ -28,7 +28,7 @@ from recsim_bench.files import MAX_CONFIG_BYTES, MAX_CONFIG_DEPTH, read_json_str
 AGENTS: dict[str, str] = {
     "random": "baselines.random_agent:RandomAgent",
     "oracle": "baselines.oracle:OracleAgent",
-    "greedy": "baselines.greedy:GreedyAgent",
+    "ridge-greedy": "baselines.ridge_greedy:RidgeGreedyAgent",
     "linucb": "baselines.linucb:LinUCBAgent",
     "thompson": "baselines.thompson:ThompsonAgent",
     "ppo": "baselines.ppo:PPOAgent",

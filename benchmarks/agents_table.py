@@ -43,8 +43,8 @@ EPISODES = 500
 EVAL_SEED = 10_000
 UNTRAINED = ("random", "oracle", "linucb", "thompson")
 #: Training budget in environment steps (user-steps) per agent.
-BUDGETS = {"greedy": 50_000, "slateq": 300_000, "sb3-ppo": 500_000, "ppo": 2_000_000}
-AGENT_ORDER = ("random", "oracle", "greedy", "linucb", "thompson", "slateq", "sb3-ppo", "ppo")
+BUDGETS = {"ridge-greedy": 50_000, "slateq": 300_000, "sb3-ppo": 500_000, "ppo": 2_000_000}
+AGENT_ORDER = ("random", "oracle", "ridge-greedy", "linucb", "thompson", "slateq", "sb3-ppo", "ppo")
 
 
 def run_job(job: tuple[str, str, int]) -> dict[str, Any]:

@@ -384,7 +384,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(run=cmd_demo)
 
     train = commands.add_parser("train", help="train a reference agent and save its weights, config and learning curve")
-    train.add_argument("agent", metavar="AGENT", help="e.g. ppo, slateq, sb3-ppo, greedy")
+    train.add_argument("agent", metavar="AGENT", help="e.g. ppo, slateq, sb3-ppo, ridge-greedy")
     train.add_argument("env_id", metavar="ID")
     train.add_argument("--steps", type=_count, required=True, help="environment steps (user-steps) to train for")
     train.add_argument("--seed", type=_seed, default=0)

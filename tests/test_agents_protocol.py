@@ -93,7 +93,7 @@ def test_evaluate_agent_names_a_bad_argument(kwargs, message):
 
 def test_protocols_are_runtime_checkable():
     assert isinstance(TaskRecorder(), Agent)
-    assert isinstance(make_agent("greedy", IX), TrainableAgent)
+    assert isinstance(make_agent("ridge-greedy", IX), TrainableAgent)
     assert not isinstance(make_agent("random", IX), TrainableAgent)
 
 

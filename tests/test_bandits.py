@@ -10,7 +10,7 @@ import pytest
 
 import recsim_bench
 from baselines import make_agent
-from baselines.greedy import GreedyAgent, fit_ridge, user_item_features
+from baselines.ridge_greedy import RidgeGreedyAgent, fit_ridge, user_item_features
 from baselines.linucb import LinUCBAgent, linucb_scores, ridge_update
 from baselines.thompson import posterior_samples
 from recsim_bench.agents import env_info, evaluate_agent
@@ -103,7 +103,7 @@ def test_greedy_fit_recovers_known_weights():
 
 @pytest.fixture(scope="module")
 def trained_greedy(tmp_path_factory):
-    agent = make_agent("greedy", IX, {"num_envs": 64, "log_every": 640})
+    agent = make_agent("ridge-greedy", IX, {"num_envs": 64, "log_every": 640})
     log_dir = tmp_path_factory.mktemp("greedy_log")
     summary = agent.train(IX, steps=6400, seed=0, log_dir=str(log_dir))
     return agent, summary, log_dir
@@ -124,7 +124,7 @@ def test_greedy_training_summary_curve_and_gain(trained_greedy):
 def test_greedy_save_load_round_trip(trained_greedy, tmp_path):
     agent = trained_greedy[0]
     agent.save(str(tmp_path))
-    loaded = GreedyAgent.load(str(tmp_path))
+    loaded = RidgeGreedyAgent.load(str(tmp_path))
     env = gym.make_vec(IX, num_envs=4)
     obs, _ = env.reset(seed=0)
     np.testing.assert_array_equal(loaded.act(obs), agent.act(obs))
@@ -146,7 +146,7 @@ def test_greedy_load_refuses_tampered_files(trained_greedy, tmp_path, tamper, me
     trained_greedy[0].save(str(tmp_path))
     tamper(tmp_path)
     with pytest.raises(ValueError, match=message):
-        GreedyAgent.load(str(tmp_path))
+        RidgeGreedyAgent.load(str(tmp_path))
 
 
 def test_greedy_load_refuses_unknown_config_keys(trained_greedy, tmp_path):
@@ -155,12 +155,12 @@ def test_greedy_load_refuses_unknown_config_keys(trained_greedy, tmp_path):
     record["config"]["learning_rate"] = 0.1
     (tmp_path / "config.json").write_text(json.dumps(record))
     with pytest.raises(ValueError, match=r"unknown key\(s\) \['learning_rate'\]"):
-        GreedyAgent.load(str(tmp_path))
+        RidgeGreedyAgent.load(str(tmp_path))
 
 
 # ------------------------------------------------------------------------------------- every env
 @pytest.mark.parametrize("env_id", sorted(recsim_bench.SUITE))
-@pytest.mark.parametrize("name", ["random", "oracle", "greedy", "linucb", "thompson"])
+@pytest.mark.parametrize("name", ["random", "oracle", "ridge-greedy", "linucb", "thompson"])
 def test_agents_give_valid_distinct_slates(name, env_id):
     agent = make_agent(name, env_id)
     env = gym.make_vec(env_id, num_envs=3, split="test")

@@ -91,7 +91,7 @@ def test_env_kwargs_must_be_an_object_of_finite_numbers() -> None:
     _refusal(lambda: checked_env({"env_id": BOREDOM, "env_kwargs": {"reward": {"click": math.nan}}}, "T", "c"), "numbers must be finite")
 
 
-@pytest.mark.parametrize("agent", ["slateq", "sb3-ppo", "greedy"])
+@pytest.mark.parametrize("agent", ["slateq", "sb3-ppo", "ridge-greedy"])
 def test_a_checkpoint_naming_a_module_in_env_id_is_refused_before_importing_it(tmp_path, monkeypatch, agent: str) -> None:
     modules = tmp_path / "modules"
     modules.mkdir()
@@ -101,7 +101,7 @@ def test_a_checkpoint_naming_a_module_in_env_id_is_refused_before_importing_it(t
     directory = tmp_path / "checkpoint"
     directory.mkdir()
     record = {"env_id": "evil:X-v0", "env_kwargs": {}, "config": {}}
-    record.update({"format": "recsim-bench/greedy/1"} if agent == "greedy" else {"agent": agent})
+    record.update({"format": "recsim-bench/ridge-greedy/1"} if agent == "ridge-greedy" else {"agent": agent})
     (directory / "config.json").write_text(json.dumps(record), encoding="utf-8")
     _refusal(lambda: baselines.agent_class(agent).load(str(directory), device="cpu"), r"env_id must be a registered RecSimBench/ id, got 'evil:X-v0'")
     _refusal(lambda: load_policy(str(directory)), "env_id must be a registered")  # validate --rerun DIR

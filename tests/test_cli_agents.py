@@ -15,16 +15,16 @@ IX = "RecSimBench/InterestExploration-v0"
 
 def test_train_writes_weights_config_and_curve_then_evaluate_reads_them(tmp_path, capsys) -> None:
     out = tmp_path / "greedy"
-    assert cli.main(["train", "greedy", "InterestExploration-v0", "--steps", "2048", "--seed", "1", "--out", str(out), "--set", "ridge=2.0"]) == 0
+    assert cli.main(["train", "ridge-greedy", "InterestExploration-v0", "--steps", "2048", "--seed", "1", "--out", str(out), "--set", "ridge=2.0"]) == 0
     run = json.loads((out / "run.json").read_text(encoding="utf-8"))
-    assert run["agent"] == "greedy" and run["env_id"] == IX and run["steps"] == 2048 and run["seed"] == 1
+    assert run["agent"] == "ridge-greedy" and run["env_id"] == IX and run["steps"] == 2048 and run["seed"] == 1
     assert run["config"]["ridge"] == 2.0 and run["summary"]["steps"] >= 2048
     assert (out / "progress.csv").exists()
     capsys.readouterr()
-    assert cli.main(["evaluate", "greedy", IX, "--checkpoint", str(out), "--episodes", "20", "--seed", "3"]) == 0
+    assert cli.main(["evaluate", "ridge-greedy", IX, "--checkpoint", str(out), "--episodes", "20", "--seed", "3"]) == 0
     printed = capsys.readouterr().out
     # The same numbers as evaluating the loaded agent directly, whatever the batch size.
-    returns = evaluate_agent(agent_class("greedy").load(str(out)), IX, 20, 3, num_envs=6)
+    returns = evaluate_agent(agent_class("ridge-greedy").load(str(out)), IX, 20, 3, num_envs=6)
     assert f"mean return {returns.mean():.2f}" in printed and "test users 0..19, seed 3" in printed
 
 
@@ -32,14 +32,14 @@ def test_evaluate_an_untrained_reference_and_refuse_a_learner_without_checkpoint
     assert cli.main(["evaluate", "random", IX, "--episodes", "10", "--num-envs", "3"]) == 0
     expected = evaluate_agent(make_agent("random", IX), IX, 10, 0)
     assert f"mean return {np.mean(expected):.2f}" in capsys.readouterr().out
-    assert cli.main(["evaluate", "greedy", IX, "--episodes", "10"]) == 2
+    assert cli.main(["evaluate", "ridge-greedy", IX, "--episodes", "10"]) == 2
     assert "pass --checkpoint" in capsys.readouterr().err
 
 
 def test_bad_agent_and_override_are_usage_errors(tmp_path, capsys) -> None:
     assert cli.main(["train", "nope", IX, "--steps", "10", "--out", str(tmp_path)]) == 2
     assert "unknown agent 'nope'" in capsys.readouterr().err
-    assert cli.main(["train", "greedy", IX, "--steps", "10", "--out", str(tmp_path), "--set", "colour=1"]) == 2
+    assert cli.main(["train", "ridge-greedy", IX, "--steps", "10", "--out", str(tmp_path), "--set", "colour=1"]) == 2
     assert "unknown key(s) ['colour']" in capsys.readouterr().err
 
 

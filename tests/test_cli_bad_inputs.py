@@ -40,8 +40,8 @@ def _refused_at_parse(capsys, argv: list[str]) -> str:
         (["train", "slateq", IE, "--steps", "-5"], "argument --steps: must be an integer >= 1, got '-5'"),
         (["train", "sb3-ppo", IE, "--steps", "1e3"], "argument --steps: must be an integer >= 1, got '1e3'"),
         (["train", "ppo", IE, "--steps", "10", "--device", "tpu"], "argument --device: must be one of auto, cpu, cuda, cuda:N, mps; got 'tpu'"),
-        (["train", "greedy", IE, "--steps", "10", "--seed", "-1"], "argument --seed: must be an integer in [0, 2**64), got '-1'"),
-        (["train", "greedy", IE, "--steps", "10", "--env-kwargs", "[1]"], "argument --env-kwargs: must be a JSON object"),
+        (["train", "ridge-greedy", IE, "--steps", "10", "--seed", "-1"], "argument --seed: must be an integer in [0, 2**64), got '-1'"),
+        (["train", "ridge-greedy", IE, "--steps", "10", "--env-kwargs", "[1]"], "argument --env-kwargs: must be a JSON object"),
         (["evaluate", "random", IE, "--episodes", "0"], "argument --episodes: must be an integer >= 1, got '0'"),
         (["evaluate", "random", IE, "--device", "gpu"], "argument --device: must be one of"),
         (["demo", "--seed", str(2**64)], "argument --seed: must be an integer in [0, 2**64)"),
@@ -63,7 +63,7 @@ def test_any_non_positive_steps_or_out_of_range_seed_is_refused(tmp_path_factory
     assert not out.exists()
 
 
-@pytest.mark.parametrize("learner", ["ppo", "slateq", "sb3-ppo", "greedy"])
+@pytest.mark.parametrize("learner", ["ppo", "slateq", "sb3-ppo", "ridge-greedy"])
 @pytest.mark.parametrize("steps", [0, -1, 2.0, True])
 def test_every_learner_refuses_a_training_budget_that_is_not_a_positive_integer(tmp_path, learner: str, steps) -> None:
     agent = make_agent(learner, IE)
@@ -89,10 +89,10 @@ def test_train_of_an_agent_that_does_not_learn_says_how_to_evaluate_it(tmp_path,
 def test_unwritable_out_is_refused_in_one_line(tmp_path, capsys) -> None:
     (tmp_path / "a_file").write_text("", encoding="utf-8")
     below_a_file = tmp_path / "a_file" / "out"
-    err = _refused(capsys, ["train", "greedy", IE, "--steps", "64", "--out", str(below_a_file)])
+    err = _refused(capsys, ["train", "ridge-greedy", IE, "--steps", "64", "--out", str(below_a_file)])
     assert f"--out {below_a_file}: cannot write there (Not a directory)" in err
     if Path("/proc/self").exists():
-        assert "--out /proc/out: cannot write there" in _refused(capsys, ["train", "greedy", IE, "--steps", "64", "--out", "/proc/out"])
+        assert "--out /proc/out: cannot write there" in _refused(capsys, ["train", "ridge-greedy", IE, "--steps", "64", "--out", "/proc/out"])
         assert _refused(capsys, ["leaderboard", "leaderboards/results", "--out", "/proc/out", "--no-figures"], status=1)
 
 
@@ -100,7 +100,7 @@ def test_a_cuda_device_this_machine_lacks_is_refused_before_training(tmp_path, c
     import torch
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    err = _refused(capsys, ["train", "greedy", IE, "--steps", "64", "--device", "cuda:1", "--out", str(tmp_path / "x")])
+    err = _refused(capsys, ["train", "ridge-greedy", IE, "--steps", "64", "--device", "cuda:1", "--out", str(tmp_path / "x")])
     assert "--device cuda:1: this machine has 0 CUDA device(s); use --device auto or cpu" in err
     assert not (tmp_path / "x").exists()
 
@@ -114,10 +114,10 @@ def test_evaluate_names_an_unknown_agent_and_refuses_a_checkpoint_for_one_that_d
 
 def test_a_checkpoint_of_one_environment_is_refused_on_another(tmp_path, capsys) -> None:
     greedy, ppo = tmp_path / "greedy", tmp_path / "ppo"
-    assert cli.main(["train", "greedy", IE, "--steps", "64", "--out", str(greedy)]) == 0
+    assert cli.main(["train", "ridge-greedy", IE, "--steps", "64", "--out", str(greedy)]) == 0
     assert cli.main(["train", "ppo", IE, "--steps", "64", "--out", str(ppo), *SMALL_PPO]) == 0
     capsys.readouterr()
-    err = _refused(capsys, ["evaluate", "greedy", "Boredom-v0", "--checkpoint", str(greedy), "--episodes", "2"])
+    err = _refused(capsys, ["evaluate", "ridge-greedy", "Boredom-v0", "--checkpoint", str(greedy), "--episodes", "2"])
     assert f"--checkpoint {greedy} was trained on {IE}, not RecSimBench/Boredom-v0" in err
     err = _refused(capsys, ["evaluate", "ppo", "Boredom-v0", "--checkpoint", str(ppo), "--episodes", "2"])
     assert f"--checkpoint {ppo} does not fit RecSimBench/Boredom-v0 (trained on another environment?)" in err

@@ -89,18 +89,18 @@ def quiet_run(*args, **kwargs) -> runner.Report:
 
 # ----------------------------------------------------------------------------- plans and arguments
 def test_plan_gives_a_job_per_training_seed_and_one_per_env_to_an_agent_that_does_not_train(tiny):
-    jobs = runner.plan(["random", "greedy", "random"], "all", 2, tiny)
+    jobs = runner.plan(["random", "ridge-greedy", "random"], "all", 2, tiny)
     assert jobs == [
         Job("random", BOREDOM, None),
         Job("random", COLD, None),
-        Job("greedy", BOREDOM, 0),
-        Job("greedy", BOREDOM, 1),
-        Job("greedy", COLD, 0),
-        Job("greedy", COLD, 1),
+        Job("ridge-greedy", BOREDOM, 0),
+        Job("ridge-greedy", BOREDOM, 1),
+        Job("ridge-greedy", COLD, 0),
+        Job("ridge-greedy", COLD, 1),
     ]
-    assert runner.plan(["greedy"], ["ColdStart-v0", COLD], None, tiny) == [Job("greedy", COLD, s) for s in range(5)]
-    assert jobs[2].filename("v1") == "greedy__Boredom-v0__v1__seed0.json" and jobs[0].filename("v1-quick") == "random__Boredom-v0__v1-quick__seed-none.json"
-    assert jobs[2].filename(None) == "greedy__Boredom-v0__seed0.json"  # the name before schema 2
+    assert runner.plan(["ridge-greedy"], ["ColdStart-v0", COLD], None, tiny) == [Job("ridge-greedy", COLD, s) for s in range(5)]
+    assert jobs[2].filename("v1") == "ridge-greedy__Boredom-v0__v1__seed0.json" and jobs[0].filename("v1-quick") == "random__Boredom-v0__v1-quick__seed-none.json"
+    assert jobs[2].filename(None) == "ridge-greedy__Boredom-v0__seed0.json"  # the name before schema 2
 
 
 @pytest.mark.parametrize(
@@ -164,28 +164,28 @@ def test_an_output_directory_holds_one_protocol_version_and_one_run_at_a_time(ti
 def test_finished_jobs_are_skipped_and_a_corrupt_or_foreign_file_is_done_again(tiny, tmp_path):
     lines: list[str] = []
     report = runner.run(
-        ["random", "greedy"], tmp_path, seeds=1, protocol=tiny, workers=1, leaderboard=False, job_function=counting_job, echo=lines.append
+        ["random", "ridge-greedy"], tmp_path, seeds=1, protocol=tiny, workers=1, leaderboard=False, job_function=counting_job, echo=lines.append
     )
     assert report.exit_status == 0 and CALLS == report.jobs == report.done and len(CALLS) == 4
-    assert any(line.startswith("[3/4] greedy RecSimBench/Boredom-v0 seed 0  return ") for line in lines)
-    assert "greedy" in lines[-1] and "* mean over fewer training seeds" in "\n".join(lines)  # the summary table
+    assert any(line.startswith("[3/4] ridge-greedy RecSimBench/Boredom-v0 seed 0  return ") for line in lines)
+    assert "ridge-greedy" in lines[-1] and "* mean over fewer training seeds" in "\n".join(lines)  # the summary table
 
     CALLS.clear()
-    again = quiet_run(["random", "greedy"], tmp_path, seeds=1, protocol=tiny, workers=1, job_function=counting_job)
+    again = quiet_run(["random", "ridge-greedy"], tmp_path, seeds=1, protocol=tiny, workers=1, job_function=counting_job)
     assert CALLS == [] and again.skipped == again.jobs and again.exit_status == 0
 
     results = tmp_path / "results"
     half = results / "random__ColdStart-v0__v1__seed-none.json"
     half.write_text(half.read_text(encoding="utf-8")[:100], encoding="utf-8")  # a half-written file
-    foreign = R.read_result(results / "greedy__Boredom-v0__v1__seed0.json")
+    foreign = R.read_result(results / "ridge-greedy__Boredom-v0__v1__seed0.json")
     foreign["returns"][0] += 1.0  # checksum no longer matches
-    R.write_result(results / "greedy__Boredom-v0__v1__seed0.json", foreign)
+    R.write_result(results / "ridge-greedy__Boredom-v0__v1__seed0.json", foreign)
     untouched = (results / "random__Boredom-v0__v1__seed-none.json").read_bytes()
-    quiet_run(["random", "greedy"], tmp_path, seeds=1, protocol=tiny, workers=1, job_function=counting_job)
-    assert CALLS == [Job("random", COLD, None), Job("greedy", BOREDOM, 0)]
+    quiet_run(["random", "ridge-greedy"], tmp_path, seeds=1, protocol=tiny, workers=1, job_function=counting_job)
+    assert CALLS == [Job("random", COLD, None), Job("ridge-greedy", BOREDOM, 0)]
     assert (results / "random__Boredom-v0__v1__seed-none.json").read_bytes() == untouched
     assert all(runner.is_finished(job, tiny, results) for job in again.jobs)
-    assert R.read_result(results / "greedy__Boredom-v0__v1__seed0.json")["train_steps"] == 2048  # the budget, 8 steps of 256 rows
+    assert R.read_result(results / "ridge-greedy__Boredom-v0__v1__seed0.json")["train_steps"] == 2048  # the budget, 8 steps of 256 rows
     assert R.read_result(results / "random__Boredom-v0__v1__seed-none.json")["train_steps"] is None
 
 
@@ -206,7 +206,7 @@ def test_a_result_under_its_name_before_schema_2_counts_as_finished(tiny, tmp_pa
 def test_a_crashed_run_resumes_with_only_the_missing_jobs(tiny, tmp_path):
     lines: list[str] = []
     report = runner.run(
-        ["random", "greedy"], tmp_path, seeds=2, protocol=tiny, workers=1, leaderboard=False, job_function=crashing_job, echo=lines.append
+        ["random", "ridge-greedy"], tmp_path, seeds=2, protocol=tiny, workers=1, leaderboard=False, job_function=crashing_job, echo=lines.append
     )
     assert report.interrupted and report.exit_status == runner.INTERRUPTED and report.done == [Job("random", BOREDOM, None)]
     assert "Run the same command again to resume" in lines[-1]
@@ -215,7 +215,7 @@ def test_a_crashed_run_resumes_with_only_the_missing_jobs(tiny, tmp_path):
     first = (results / "random__Boredom-v0__v1__seed-none.json").read_bytes()
 
     CALLS.clear()
-    resumed = quiet_run(["random", "greedy"], tmp_path, seeds=2, protocol=tiny, workers=1, job_function=counting_job)
+    resumed = quiet_run(["random", "ridge-greedy"], tmp_path, seeds=2, protocol=tiny, workers=1, job_function=counting_job)
     assert resumed.exit_status == 0 and CALLS == resumed.jobs[1:] and resumed.skipped == resumed.jobs[:1]
     assert (results / "random__Boredom-v0__v1__seed-none.json").read_bytes() == first
     files = [R.read_result(path) for path in results.glob("*.json")]
@@ -257,7 +257,7 @@ def test_an_interrupted_training_job_resumes_from_its_checkpoint(tiny, tmp_path,
 
 # ----------------------------------------------------------------------------- backends
 def test_two_local_workers_give_the_same_results_as_one(tiny, tmp_path):
-    agents = ["random", "linucb", "greedy"]
+    agents = ["random", "linucb", "ridge-greedy"]
     lines: list[str] = []
     report = runner.run(agents, tmp_path / "two", seeds=2, protocol=tiny, workers=2, echo=lines.append)
     assert report.exit_status == 0 and len(report.done) == 8
@@ -265,7 +265,7 @@ def test_two_local_workers_give_the_same_results_as_one(tiny, tmp_path):
     quiet_run(agents, tmp_path / "one", seeds=2, protocol=tiny, workers=1)
     two, one = returns_by_file(tmp_path / "two" / "results"), returns_by_file(tmp_path / "one" / "results")
     assert len(two) == 8 and two == one
-    assert (tmp_path / "two" / "checkpoints" / "greedy" / "ColdStart-v0" / "seed1" / "weights.npz").is_file()
+    assert (tmp_path / "two" / "checkpoints" / "ridge-greedy" / "ColdStart-v0" / "seed1" / "weights.npz").is_file()
 
 
 def test_durations_round_before_they_split_into_minutes():
@@ -384,11 +384,11 @@ def test_ray_backend_runs_the_same_jobs(tiny, tmp_path):
     ray = pytest.importorskip("ray")
     ray.init(num_cpus=2, include_dashboard=False)
     try:
-        report = quiet_run(["random", "greedy"], tmp_path / "ray", seeds=1, protocol=tiny, backend="ray", device="cpu")
+        report = quiet_run(["random", "ridge-greedy"], tmp_path / "ray", seeds=1, protocol=tiny, backend="ray", device="cpu")
     finally:
         ray.shutdown()
     assert report.exit_status == 0 and len(report.done) == 4
-    quiet_run(["random", "greedy"], tmp_path / "local", seeds=1, protocol=tiny, workers=1)
+    quiet_run(["random", "ridge-greedy"], tmp_path / "local", seeds=1, protocol=tiny, workers=1)
     assert returns_by_file(tmp_path / "ray" / "results") == returns_by_file(tmp_path / "local" / "results")
 
 
@@ -419,7 +419,7 @@ def test_the_commands_validate_and_rank_quick_results_by_their_version(tmp_path,
 
 
 def test_an_agent_with_its_own_budget_trains_for_the_smaller_of_it_and_the_protocols():
-    greedy = baselines.make_agent("greedy", BOREDOM)  # train_steps = 50,000 in baselines/configs/greedy.toml
+    greedy = baselines.make_agent("ridge-greedy", BOREDOM)  # train_steps = 50,000 in baselines/configs/ridge-greedy.toml
     assert runner.training_budget(greedy, 2_000_000) == 50_000
     assert runner.training_budget(greedy, 2_048) == 2_048
     assert runner.training_budget(baselines.make_agent("slateq", BOREDOM), 2_000_000) == 300_000

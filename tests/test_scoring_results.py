@@ -306,12 +306,12 @@ def test_rerun_matches_exactly_and_detects_another_policy(tiny, result):
 def test_rerun_from_a_checkpoint(tmp_path, tiny):
     from baselines import make_agent
 
-    agent = make_agent("greedy", BOREDOM)
+    agent = make_agent("ridge-greedy", BOREDOM)
     agent.weights = np.random.default_rng(0).normal(size=agent.weights.shape)
     agent.save(str(tmp_path / "Boredom-v0" / "seed3"))
-    result = R.evaluate(agent, tiny, agent_name="greedy", env_ids=[BOREDOM], train_seed=3, train_steps=0)[0]
+    result = R.evaluate(agent, tiny, agent_name="ridge-greedy", env_ids=[BOREDOM], train_seed=3, train_steps=0)[0]
     loaded = R.load_policy(str(tmp_path / "Boredom-v0" / "seed3"))
-    assert type(loaded).__name__ == "GreedyAgent"
+    assert type(loaded).__name__ == "RidgeGreedyAgent"
     assert R.rerun(result, str(tmp_path / "{env}" / "seed{seed}")) == []
     agent.weights = -agent.weights
     agent.save(str(tmp_path / "Boredom-v0" / "seed3"))
@@ -702,7 +702,7 @@ def test_a_verification_record_that_was_edited_does_not_count(tmp_path, tiny, re
 def test_the_policy_digest_of_a_checkpoint_changes_with_its_weights(tmp_path):
     from baselines import make_agent
 
-    agent = make_agent("greedy", BOREDOM)
+    agent = make_agent("ridge-greedy", BOREDOM)
     agent.save(str(tmp_path / "ckpt"))
     first = R.policy_digest(str(tmp_path / "ckpt"))
     assert first == R.policy_digest(str(tmp_path / "ckpt")) and len(first) == 64
@@ -719,17 +719,17 @@ def test_a_checkpoint_of_recsim_bench_train_gives_its_training_steps_and_time(tm
     from recsim_bench import cli
 
     out = tmp_path / "Boredom-v0" / "seed3"
-    assert cli.main(["train", "greedy", BOREDOM, "--steps", "300", "--seed", "3", "--device", "cpu", "--out", str(out)]) == 0
+    assert cli.main(["train", "ridge-greedy", BOREDOM, "--steps", "300", "--seed", "3", "--device", "cpu", "--out", str(out)]) == 0
     capsys.readouterr()
     summary = json.loads((out / "run.json").read_text(encoding="utf-8"))["summary"]
     assert summary["steps"] == 512  # two steps of 256 rows: the most that 300 asks for, rounded up to whole steps
-    (result,) = R.evaluate(str(tmp_path / "{env}" / "seed{seed}"), tiny, agent_name="greedy", env_ids=[BOREDOM], train_seed=3)
+    (result,) = R.evaluate(str(tmp_path / "{env}" / "seed{seed}"), tiny, agent_name="ridge-greedy", env_ids=[BOREDOM], train_seed=3)
     assert result["train_steps"] == 512 and result["wall_time"]["train"] == summary["wall_time"]
     assert R.validate_result(result, tiny) == []
-    (given,) = R.evaluate(str(out), tiny, agent_name="greedy", env_ids=[BOREDOM], train_seed=3, train_steps=600, train_wall_time=1.0)
+    (given,) = R.evaluate(str(out), tiny, agent_name="ridge-greedy", env_ids=[BOREDOM], train_seed=3, train_steps=600, train_wall_time=1.0)
     assert (given["train_steps"], given["wall_time"]["train"]) == (600, 1.0)  # what the caller says wins
     with pytest.raises(ValueError, match=r"run.json: trained with seed 3, not train_seed 4"):
-        R.evaluate(str(out), tiny, agent_name="greedy", env_ids=[BOREDOM], train_seed=4)
+        R.evaluate(str(out), tiny, agent_name="ridge-greedy", env_ids=[BOREDOM], train_seed=4)
     with pytest.raises(ValueError, match=r"train_steps: with a train_seed, give the environment steps"):
         R.evaluate(random_agent, tiny, env_ids=[BOREDOM], train_seed=0)  # no checkpoint to read them from
 

@@ -4,9 +4,9 @@ The job model
 -------------
 A *job* is one :class:`Job`: an agent of ``baselines`` on one environment of the protocol, with one
 training seed. :func:`run_job` builds the agent with ``baselines.make_agent``; an agent that learns
-(its class has ``train``: greedy, ppo, slateq, sb3-ppo) trains for the protocol entry's
+(its class has ``train``: ridge-greedy, ppo, slateq, sb3-ppo) trains for the protocol entry's
 ``train_steps`` with the training seed (or fewer, when its config sets its own ``train_steps``:
-greedy's regression stops at 50,000), then every agent is evaluated under the protocol
+ridge-greedy's regression stops at 50,000), then every agent is evaluated under the protocol
 (:func:`~recsim_bench.scoring.results.evaluate`), which gives one result.
 
 An agent that learns gets one job per training seed (the first ``seeds`` of the protocol's). An
@@ -93,7 +93,7 @@ BACKENDS = ("local", "ray")
 INTERRUPTED = 130
 
 #: ``recsim-bench run --quick``: the fast agents (ppo with the quick budget) on the quick protocol.
-QUICK_AGENTS = ("random", "oracle", "greedy", "linucb", "thompson", "ppo")
+QUICK_AGENTS = ("random", "oracle", "ridge-greedy", "linucb", "thompson", "ppo")
 
 RAY_HINT = "pip install 'recsim-bench[ray]'"
 _NOT_COMPARABLE = "not a published protocol: its numbers are NOT comparable with published results"

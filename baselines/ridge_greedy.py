@@ -42,11 +42,11 @@ from recsim_bench.envs.core import random_slates
 from recsim_bench.references import top_slates
 
 #: Written to and checked in ``config.json``.
-FORMAT = "recsim-bench/greedy/1"
+FORMAT = "recsim-bench/ridge-greedy/1"
 
 
 @dataclasses.dataclass(frozen=True)
-class GreedyConfig:
+class RidgeGreedyConfig:
     ridge: float = 1.0
     """Ridge penalty on the weights (> 0); the fit solves ``(ridge * I + sum phi phi') w = sum phi r``."""
     target: str = "reward"
@@ -73,13 +73,13 @@ def fit_ridge(gram: NDArray[np.float64], moment: NDArray[np.float64], ridge: flo
     return np.linalg.solve(ridge * np.eye(len(gram)) + gram, moment)
 
 
-class GreedyAgent:
+class RidgeGreedyAgent:
     """Top-S by a ridge-regression model of an item's immediate reward, trained on random slates."""
 
-    Config = GreedyConfig
+    Config = RidgeGreedyConfig
 
-    def __init__(self, env_id: str, config: GreedyConfig | None = None, env_kwargs: dict | None = None) -> None:
-        self.config = config or GreedyConfig()
+    def __init__(self, env_id: str, config: RidgeGreedyConfig | None = None, env_kwargs: dict | None = None) -> None:
+        self.config = config or RidgeGreedyConfig()
         if self.config.ridge <= 0:
             raise ValueError(f"ridge must be > 0, got {self.config.ridge}")
         if self.config.num_envs < 1 or self.config.log_every < 1:
@@ -180,18 +180,18 @@ class GreedyAgent:
         write_json_atomic(directory / "config.json", record)
 
     @classmethod
-    def load(cls, path: str, device: str = "auto") -> "GreedyAgent":
+    def load(cls, path: str, device: str = "auto") -> "RidgeGreedyAgent":
         """Read what :meth:`save` wrote; anything malformed raises ``ValueError``."""
         from baselines import build_config, checked_env, read_config
 
         directory = Path(path)
-        record = read_config(directory, "GreedyAgent.load", None)
+        record = read_config(directory, "RidgeGreedyAgent.load", None)
         if record.get("format") != FORMAT or set(record) != {"format", "env_id", "env_kwargs", "config"}:
             raise ValueError(f"{directory / 'config.json'}: not a {FORMAT} config")
-        env_id, env_kwargs = checked_env(record, "GreedyAgent.load", directory / "config.json")
+        env_id, env_kwargs = checked_env(record, "RidgeGreedyAgent.load", directory / "config.json")
         if not isinstance(record["config"], dict):
             raise ValueError(f"{directory / 'config.json'}: 'config' must be an object")
-        agent = cls(env_id, build_config(GreedyConfig, record["config"], "greedy config.json"), env_kwargs)
+        agent = cls(env_id, build_config(RidgeGreedyConfig, record["config"], "ridge-greedy config.json"), env_kwargs)
         try:
             with np.load(directory / "weights.npz", allow_pickle=False) as arrays:
                 names = sorted(arrays.files)
