@@ -5,7 +5,7 @@ from pathlib import Path
 from setuptools import find_packages, setup
 
 BASELINES = ["torch>=2.1,<3", "stable-baselines3>=2.3,<3", "sb3-contrib>=2.3,<3"]
-TEST = ["pytest>=7", "hypothesis>=6", "stable-baselines3>=2.3,<3"]
+TEST = ["pytest>=7", "hypothesis>=6", "stable-baselines3>=2.3,<3", "import-linter>=2.1,<3"]
 RAY = ["ray>=2.9"]
 PLOTS = ["matplotlib>=3.7"]
 
@@ -27,7 +27,20 @@ setup(
         "test": TEST,
         "all": sorted(set(BASELINES + TEST + RAY + PLOTS)),
     },
-    entry_points={"console_scripts": ["recsim-bench=recsim_bench.cli:main"]},
+    entry_points={
+        "console_scripts": ["recsim-bench=recsim_bench.cli:main"],
+        # Agents by name (recsim_bench.agents.make_agent); another package registers its own in this group.
+        "recsim_bench.agents": [
+            "random = recsim_bench.references:RandomReference",
+            "oracle = recsim_bench.references:OracleReference",
+            "ridge-greedy = baselines.ridge_greedy:RidgeGreedyAgent",
+            "linucb = baselines.linucb:LinUCBAgent",
+            "thompson = baselines.thompson:ThompsonAgent",
+            "ppo = baselines.ppo:PPOAgent",
+            "slateq = baselines.slateq:SlateQAgent",
+            "sb3-ppo = baselines.sb3_ppo:SB3PPOAgent",
+        ],
+    },
     classifiers=[
         "Programming Language :: Python :: 3",
         "Topic :: Scientific/Engineering :: Artificial Intelligence",

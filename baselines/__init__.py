@@ -2,39 +2,28 @@
 
 Every agent class follows :mod:`recsim_bench.agents`' protocol and one construction
 convention: a class attribute ``Config`` (a dataclass of hyperparameters, each field
-documented) and ``__init__(self, env_id, config=None, **kwargs)``. Hyperparameters come
-from ``baselines/configs/<name>.toml`` (see ``baselines/configs/README.md``):
-``[default]``, then the environment's own section, then the caller's overrides.
+documented) and ``__init__(self, env_id, config=None, **kwargs)``. The core finds them by
+name through the ``recsim_bench.agents`` entry points that ``setup.py`` declares, and
+builds them with :func:`recsim_bench.agents.make_agent`. Hyperparameters come from
+``baselines/configs/<name>.toml`` (see ``baselines/configs/README.md``) through
+:class:`TomlConfigured`: ``[default]``, then the environment's own section, then the
+caller's overrides.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import importlib
 import math
 import re
 import tomllib
-import typing
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
 
+from recsim_bench.agents import build_config
 from recsim_bench.envs import NAMESPACE
 from recsim_bench.files import MAX_CONFIG_BYTES, MAX_CONFIG_DEPTH, read_json_strict
-
-#: Agent name -> ``"module:Class"``.
-AGENTS: dict[str, str] = {
-    "random": "baselines.random_agent:RandomAgent",
-    "oracle": "baselines.oracle:OracleAgent",
-    "ridge-greedy": "baselines.ridge_greedy:RidgeGreedyAgent",
-    "linucb": "baselines.linucb:LinUCBAgent",
-    "thompson": "baselines.thompson:ThompsonAgent",
-    "ppo": "baselines.ppo:PPOAgent",
-    "slateq": "baselines.slateq:SlateQAgent",
-    "sb3-ppo": "baselines.sb3_ppo:SB3PPOAgent",
-}
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 
@@ -42,14 +31,6 @@ _ENV_SECTION = re.compile(r"^[\w.-]+/[\w.-]+-v\d+$")
 
 #: The largest integer (in size) a checkpoint's env_kwargs may hold: a number of candidates, features or steps.
 MAX_ENV_INTEGER = 100_000
-
-
-def agent_class(name: str) -> type:
-    """The class registered as ``name`` in :data:`AGENTS`."""
-    if name not in AGENTS:
-        raise ValueError(f"unknown agent {name!r}; allowed: {sorted(AGENTS)}")
-    module, _, attribute = AGENTS[name].partition(":")
-    return getattr(importlib.import_module(module), attribute)
 
 
 def load_config(name: str, env_id: str, path: Path | str | None = None) -> dict[str, Any]:
@@ -72,24 +53,6 @@ def load_config(name: str, env_id: str, path: Path | str | None = None) -> dict[
         if not isinstance(table, dict):
             raise ValueError(f"{file}: {section!r} must be a table of hyperparameters, got {table!r}")
     return {**tables.get("default", {}), **tables.get(env_id, {})}
-
-
-def build_config(config_class: type, values: dict[str, Any], source: str = "config") -> Any:
-    """An instance of the dataclass ``config_class`` from ``values``; unknown keys and wrong types raise ``ValueError``."""
-    fields = {field.name: field for field in dataclasses.fields(config_class)}
-    unknown = sorted(set(values) - set(fields))
-    if unknown:
-        raise ValueError(f"{source}: unknown key(s) {unknown}; allowed: {sorted(fields)}")
-    hints = typing.get_type_hints(config_class)
-    checked = {}
-    for key, value in values.items():
-        expected = hints[key]
-        if expected is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if expected in (bool, int, float, str) and type(value) is not expected:
-            raise ValueError(f"{source}: {key} must be a {expected.__name__}, got {value!r}")
-        checked[key] = value
-    return config_class(**checked)
 
 
 def check_steps(steps: Any, at_least: int = 1, why: str = "") -> int:
@@ -138,26 +101,24 @@ def checked_env(record: dict[str, Any], owner: str, path: Path) -> tuple[str, di
     return env_id, env_kwargs
 
 
-def make_agent(name: str, env_id: str, config_overrides: dict[str, Any] | None = None, **kwargs: Any) -> Any:
-    """Agent ``name`` for ``env_id``, configured by its TOML file then ``config_overrides``.
+class TomlConfigured:
+    """Mixin of an agent whose hyperparameters live in ``baselines/configs/<config_file>.toml``."""
 
-    ``kwargs`` go to the agent's constructor (e.g. ``env_kwargs`` for the env's ``gym.make`` arguments).
-    """
-    cls = agent_class(name)
-    values = {**load_config(name, env_id), **(config_overrides or {})}
-    config = build_config(cls.Config, values, source=f"{name} config for {env_id}")
-    return cls(env_id, config, **kwargs)
+    config_file: ClassVar[str]
+
+    @classmethod
+    def default_config(cls, env_id: str) -> dict[str, Any]:
+        """The file's ``[default]`` table, then its ``["<env_id>"]`` table (:func:`load_config`)."""
+        return load_config(cls.config_file, env_id)
 
 
 __all__ = [
-    "AGENTS",
     "CONFIG_DIR",
     "MAX_ENV_INTEGER",
-    "agent_class",
+    "TomlConfigured",
     "build_config",
     "check_steps",
     "checked_env",
     "load_config",
-    "make_agent",
     "read_config",
 ]

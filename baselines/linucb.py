@@ -25,6 +25,7 @@ import dataclasses
 import numpy as np
 from numpy.typing import NDArray
 
+from baselines import TomlConfigured
 from recsim_bench.agents import EnvInfo, env_info
 from recsim_bench.references import top_slates
 
@@ -125,10 +126,11 @@ class LinearBandit:
         return slates
 
 
-class LinUCBAgent(LinearBandit):
+class LinUCBAgent(LinearBandit, TomlConfigured):
     """LinUCB over candidate features, one posterior per row (``deterministic`` has no effect: it is deterministic)."""
 
     Config = LinUCBConfig
+    config_file = "linucb"
 
     def __init__(self, env_id: str, config: LinUCBConfig | None = None, env_kwargs: dict | None = None) -> None:
         super().__init__(env_id, config or LinUCBConfig(), env_kwargs)

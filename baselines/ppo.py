@@ -66,7 +66,7 @@ from numpy.typing import NDArray
 from torch import nn
 
 import recsim_bench  # noqa: F401  (registers the environments)
-from baselines import build_config, check_steps, read_config
+from baselines import TomlConfigured, build_config, check_steps, read_config
 from baselines.checkpoint import (
     adam_reference,
     adam_tensors,
@@ -364,7 +364,7 @@ def _observation_dims(space: gym.spaces.Dict, history_decays: tuple[float, ...])
 # The agent
 
 
-class PPOAgent:
+class PPOAgent(TomlConfigured):
     """Native PPO over Plackett-Luce slates (see the module docstring); follows ``recsim_bench.agents.TrainableAgent``.
 
     Args:
@@ -375,6 +375,7 @@ class PPOAgent:
     """
 
     Config = PPOConfig
+    config_file = "ppo"
 
     def __init__(
         self,

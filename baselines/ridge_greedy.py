@@ -35,7 +35,7 @@ import gymnasium as gym
 import numpy as np
 from numpy.typing import NDArray
 
-from baselines import check_steps
+from baselines import TomlConfigured, check_steps
 from recsim_bench.agents import EnvInfo, env_info
 from recsim_bench.files import write_bytes_atomic, write_json_atomic
 from recsim_bench.envs.core import random_slates
@@ -73,10 +73,11 @@ def fit_ridge(gram: NDArray[np.float64], moment: NDArray[np.float64], ridge: flo
     return np.linalg.solve(ridge * np.eye(len(gram)) + gram, moment)
 
 
-class RidgeGreedyAgent:
+class RidgeGreedyAgent(TomlConfigured):
     """Top-S by a ridge-regression model of an item's immediate reward, trained on random slates."""
 
     Config = RidgeGreedyConfig
+    config_file = "ridge-greedy"
 
     def __init__(self, env_id: str, config: RidgeGreedyConfig | None = None, env_kwargs: dict | None = None) -> None:
         self.config = config or RidgeGreedyConfig()

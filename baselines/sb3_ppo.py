@@ -27,7 +27,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import Logger
 from stable_baselines3.common.utils import get_device
 
-from baselines import build_config, check_steps, checked_env, read_config
+from baselines import TomlConfigured, build_config, check_steps, checked_env, read_config
 from baselines.checkpoint import check_like, load_state_dict, torch_bytes
 from recsim_bench.files import write_bytes_atomic, write_json_atomic
 from recsim_bench.wrappers.sb3 import SB3VecEnv
@@ -79,10 +79,11 @@ def _device(device: str) -> torch.device:
     return get_device("auto" if device == "auto" else device)
 
 
-class SB3PPOAgent:
+class SB3PPOAgent(TomlConfigured):
     """Stable-Baselines3 PPO through the score-to-slate wrapper (see the module docstring)."""
 
     Config = SB3PPOConfig
+    config_file = "sb3-ppo"
 
     def __init__(self, env_id: str, config: SB3PPOConfig | None = None, env_kwargs: dict | None = None) -> None:
         self.env_id = env_id

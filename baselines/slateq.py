@@ -75,7 +75,7 @@ from torch import nn
 from torch.nn import functional as F
 
 import recsim_bench  # noqa: F401  (registers the environments)
-from baselines import build_config, check_steps, checked_env, read_config
+from baselines import TomlConfigured, build_config, check_steps, checked_env, read_config
 from baselines.checkpoint import check_like, check_network_size, load_state_dict, torch_bytes
 from recsim_bench.agents import RowStreams, env_info
 from recsim_bench.files import write_bytes_atomic, write_json_atomic
@@ -309,7 +309,7 @@ def resolve_device(device: str | torch.device) -> torch.device:
     return torch.device(device)
 
 
-class SlateQAgent:
+class SlateQAgent(TomlConfigured):
     """SlateQ with a learned conditional-logit choice model and exact slate optimisation (see the module docstring).
 
     Follows ``recsim_bench.agents.TrainableAgent``.
@@ -321,6 +321,7 @@ class SlateQAgent:
     """
 
     Config = SlateQConfig
+    config_file = "slateq"
 
     def __init__(self, env_id: str, config: SlateQConfig | None = None, env_kwargs: dict[str, Any] | None = None) -> None:
         self.config = config or SlateQConfig()

@@ -17,6 +17,7 @@ import dataclasses
 import numpy as np
 from numpy.typing import NDArray
 
+from baselines import TomlConfigured
 from baselines.linucb import BanditConfig, LinearBandit
 from recsim_bench import rng
 from recsim_bench.agents import RowStreams
@@ -39,10 +40,11 @@ def posterior_samples(
     return theta + scale * np.linalg.solve(lower.transpose(0, 2, 1), normals[:, :, None])[:, :, 0]
 
 
-class ThompsonAgent(LinearBandit):
+class ThompsonAgent(LinearBandit, TomlConfigured):
     """Linear Thompson sampling over candidate features, one posterior per row."""
 
     Config = ThompsonConfig
+    config_file = "thompson"
 
     def __init__(self, env_id: str, config: ThompsonConfig | None = None, env_kwargs: dict | None = None) -> None:
         super().__init__(env_id, config or ThompsonConfig(), env_kwargs)

@@ -4,9 +4,10 @@
     python benchmarks/reference_returns.py --extra          # also: LongTermSatisfaction, kale vs the myopic oracle
     python benchmarks/reference_returns.py --extra --docs   # also rewrites the numbers in the env cards and docstrings
 
-Each of ``random``, ``greedy`` and ``oracle`` (see :mod:`recsim_bench.references`),
-and each environment's own ``EXTRA_POLICIES`` (its long-term comparisons), is
-evaluated over 1,000 episodes with seed 0; the mean return and its 95%
+Each reference of an environment (``random``, ``greedy``, ``oracle`` and its long-run
+policies, :func:`recsim_bench.references.reference_names`) is evaluated over 1,000 episodes
+of fresh train users with seed 0 (:func:`recsim_bench.agents.evaluate_episodes` with
+``fresh_users=True``: row ``i`` is the single env reset with seed ``i``); the mean return and its 95%
 Student-t interval go into the JSON file (written atomically) and a Markdown
 table is printed. ``--extra`` prints a second table. ``--docs`` rewrites the
 blocks between ``<!-- reference-returns:start/end -->`` (and ``kale:start/end``)
@@ -28,8 +29,9 @@ from typing import Any
 
 import recsim_bench
 from recsim_bench.files import write_text_atomic
-from recsim_bench.envs.long_term_satisfaction import kale_policy
-from recsim_bench.references import REFERENCE_RETURNS_PATH, evaluate, mean_ci, oracle_policy, policies_for
+from recsim_bench.agents import evaluate_episodes
+from recsim_bench.references import REFERENCE_RETURNS_PATH, reference_agent, reference_names
+from recsim_bench.scoring.metrics import mean_ci
 
 COMMAND = "python benchmarks/reference_returns.py"
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,8 +46,9 @@ RECSIM_SENSITIVITY = {"user_model": {"name": "long_term_satisfaction", "sensitiv
 FIRST_RETURNS = 8
 
 
-def measure(env_id: str, policy: Any, **env_kwargs: Any) -> dict[str, Any]:
-    returns = evaluate(env_id, policy, episodes=EPISODES, seed=SEED, **env_kwargs)
+def measure(env_id: str, reference: str, **env_kwargs: Any) -> dict[str, Any]:
+    agent = reference_agent(env_id, reference)
+    returns = evaluate_episodes(agent, env_id, EPISODES, SEED, split="train", fresh_users=True, **env_kwargs).returns
     mean, low, high = mean_ci(returns)
     return {
         "mean": mean,
@@ -126,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     results: dict[str, Any] = {}
     for env_id in recsim_bench.SUITE:
-        results[env_id] = {name: measure(env_id, policy) for name, policy in policies_for(env_id).items()}
+        results[env_id] = {name: measure(env_id, name) for name in reference_names(env_id)}
     results["command"] = COMMAND
     write_text_atomic(args.output, json.dumps(results, indent=2) + "\n")
     elapsed = time.perf_counter() - start
@@ -145,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         lines = ["| user_model | oracle (myopic) | kale (least clickbait) |", "|---|---|---|"]
         recsim_label = f"RecSim's: `user_model={json.dumps(RECSIM_SENSITIVITY['user_model'])}`"
         for label, kwargs in (("default (sensitivity 0.2)", {}), (recsim_label, RECSIM_SENSITIVITY)):
-            oracle, kale = measure(LTS_ID, oracle_policy, **kwargs), measure(LTS_ID, kale_policy, **kwargs)
+            oracle, kale = measure(LTS_ID, "oracle", **kwargs), measure(LTS_ID, "kale", **kwargs)
             lines.append(f"| {label} | {cell(oracle)} | {cell(kale)} |")
         kale_table = "\n".join(lines)
         print(f"\n{LTS_ID}: always-least-clickbait (kale) vs the myopic oracle, {EPISODES:,} episodes, seed {SEED}:\n")

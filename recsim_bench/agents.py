@@ -1,11 +1,26 @@
-"""The agent protocol and the evaluation of an agent on a registered environment.
+"""The agent protocol, the one rollout loop, the evaluations built on it, and agents by name.
 
 An agent is any object with ``act`` and ``reset`` (:class:`Agent`); nothing from
-``baselines/`` is needed to be evaluated. :func:`evaluate_agent` serves episode
+``baselines/`` is needed to be evaluated. :func:`rollout` is the only loop that steps an
+agent through episodes: :func:`evaluate_episodes` (one episode per user) and
+:func:`evaluate_sessions` (a trial of several sessions per user) are batching around it.
+:func:`evaluate_agent` serves episode
 ``e`` to user ``e`` of a split (the task ``{"split": split, "user": e}``) in a
 vector-env row seeded ``seed + e``, so its numbers do not depend on how many
 episodes run in parallel, as long as the agent treats its rows independently and
 keys any randomness by the seeds it is given at :meth:`Agent.reset`.
+
+Agents are found by name in the entry-point group :data:`AGENT_ENTRY_POINTS`
+(``recsim_bench.agents``): recsim-bench registers its references and the agents of
+``baselines/`` there, and an installed third-party package adds its own the same way, e.g. in
+its ``pyproject.toml``::
+
+    [project.entry-points."recsim_bench.agents"]
+    my-agent = "my_package.agent:MyAgent"
+
+after which ``recsim-bench train/evaluate/run`` and :func:`make_agent` know ``my-agent``. Such a
+class has a ``Config`` dataclass of hyperparameters, ``__init__(env_id, config, **kwargs)`` and
+optionally a classmethod ``default_config(env_id) -> dict`` (its values for ``env_id``).
 
 This module needs only numpy and gymnasium.
 """
@@ -13,17 +28,21 @@ This module needs only numpy and gymnasium.
 from __future__ import annotations
 
 import dataclasses
+import importlib.metadata
+import typing
 from typing import Any, Protocol, runtime_checkable
 
 import gymnasium as gym
 import numpy as np
 from numpy.typing import NDArray
 
-from recsim_bench import rng
-from recsim_bench.rng import SPLITS
+from recsim_bench.rng import SPLITS, RowStreams
 
 #: Most rows :func:`evaluate_agent` steps at once when ``num_envs`` is not given.
 MAX_BATCH = 4096
+
+#: The entry-point group in which packages register agents by name (``name = "module:Class"``).
+AGENT_ENTRY_POINTS = "recsim_bench.agents"
 
 #: Vector-env arguments that the evaluation sets itself.
 _EVALUATION_ARGUMENTS = ("num_envs", "autoreset_mode", "split")
@@ -77,6 +96,54 @@ class TrainableAgent(Agent, Protocol):
 
 
 @dataclasses.dataclass(frozen=True)
+class Rollout:
+    """What :func:`rollout` measured, per row and session: arrays of shape ``(N, sessions)``."""
+
+    returns: NDArray[np.float64]  # undiscounted return of the session
+    lengths: NDArray[np.int64]  # steps taken
+    terminated: NDArray[np.bool_]  # True where the user left, False where the step limit truncated
+
+
+def rollout(
+    env: Any, agent: Agent, obs: dict[str, np.ndarray], seeds: NDArray[np.integer], sessions: int = 1, deterministic: bool = True
+) -> Rollout:
+    """Step ``agent`` through ``sessions`` consecutive episodes of every row of ``env``: the one rollout loop.
+
+    ``env`` is a vector env with next-step autoreset, just reset (``obs`` is what the reset
+    returned) with the row seeds ``seeds`` ``(N,)``. The agent is bound to ``env.unwrapped``
+    (when it has ``bind``) and reset with every row started and ``seeds``. A row whose episode
+    ends is autoreset on the next step, whose reward is not counted (its action is ignored),
+    after which the agent is told so with ``reset(those rows, seeds=None)``: a row that keeps
+    its task serves the same user's next session, and the agent may keep what it learnt of
+    the user. The loop ends once every row has finished ``sessions`` episodes.
+    """
+    n = int(env.num_envs)
+    if hasattr(agent, "bind"):
+        agent.bind(env.unwrapped)
+    agent.reset(np.ones(n, dtype=bool), np.asarray(seeds))
+    returns = np.zeros((n, sessions), dtype=np.float64)
+    lengths = np.zeros((n, sessions), dtype=np.int64)
+    terminated = np.zeros((n, sessions), dtype=bool)
+    rows = np.arange(n)
+    session = np.zeros(n, dtype=np.int64)  # the session each row is in
+    counting = np.ones(n, dtype=bool)  # rows with a session still to finish
+    done = np.zeros(n, dtype=bool)  # rows whose session ended on the last step: autoreset on this one
+    while counting.any():
+        obs, reward, term, trunc, _ = env.step(agent.act(obs, deterministic=deterministic))
+        if done.any():
+            agent.reset(done, None)
+            session[done] += 1
+        live = counting & ~done
+        where = rows[live], session[live]
+        returns[where] += np.asarray(reward, dtype=np.float64)[live]
+        lengths[where] += 1
+        terminated[where] = np.asarray(term)[live]
+        done = np.asarray(term) | np.asarray(trunc)
+        counting &= ~(done & (session >= sessions - 1))
+    return Rollout(returns=returns, lengths=lengths, terminated=terminated)
+
+
+@dataclasses.dataclass(frozen=True)
 class Evaluation:
     """Per-episode results of :func:`evaluate_episodes`, in episode order."""
 
@@ -107,6 +174,36 @@ def _check_arguments(
         raise ValueError(f"env_kwargs must not set {reserved}: the evaluation sets {list(_EVALUATION_ARGUMENTS)} itself")
 
 
+def _evaluate(
+    agent: Agent,
+    env_id: str,
+    first: int,
+    count: int,
+    sessions: int,
+    seed: int,
+    split: str,
+    num_envs: int | None,
+    deterministic: bool,
+    fresh_users: bool,
+    env_kwargs: dict[str, Any],
+) -> Rollout:
+    """:func:`rollout` over users ``first .. first + count - 1`` in batches of ``num_envs`` rows (default: all, at most
+    :data:`MAX_BATCH`), each batch a fresh vector env; ``count``, ``first`` and ``seed`` are checked by the caller."""
+    batch = min(count, MAX_BATCH) if num_envs is None else _check_int(num_envs, "num_envs", 1)
+    _check_arguments(agent, env_id, split, deterministic, env_kwargs)
+    parts = []
+    for start in range(first, first + count, batch):
+        index = np.arange(start, min(start + batch, first + count), dtype=np.int64)
+        env = gym.make_vec(env_id, num_envs=len(index), autoreset_mode="next_step", split=split, **env_kwargs)
+        try:
+            tasks = None if fresh_users else {"task": [{"split": split, "user": int(e)} for e in index]}
+            obs, _ = env.reset(seed=(seed + index).tolist(), options=tasks)
+            parts.append(rollout(env, agent, obs, seed + index, sessions, bool(deterministic)))
+        finally:
+            env.close()
+    return Rollout(*(np.concatenate([getattr(part, field.name) for part in parts]) for field in dataclasses.fields(Rollout)))
+
+
 def evaluate_episodes(
     agent: Agent,
     env_id: str,
@@ -116,72 +213,25 @@ def evaluate_episodes(
     num_envs: int | None = None,
     deterministic: bool = True,
     first_episode: int = 0,
+    fresh_users: bool = False,
     **env_kwargs: Any,
 ) -> Evaluation:
     """Run ``episodes`` episodes of ``agent`` and return their returns, lengths and endings.
 
     Episode ``e`` (counting from ``first_episode``, so shards of one evaluation can run
-    apart) serves user ``e`` of ``split`` in a row seeded ``seed + e``. Episodes run in
-    batches of ``num_envs`` rows (default: all, at most :data:`MAX_BATCH`); each batch is a
-    fresh ``gym.make_vec(env_id, num_envs=batch, autoreset_mode="next_step", split=split,
-    **env_kwargs)`` reset with its rows' seeds and tasks. Before the first step the agent
-    is bound to the unwrapped env (when it has ``bind``) and reset with every row started
-    and the rows' seeds; a row that finishes is autoreset on the next step, after which
-    the agent is told so with ``reset(those rows, seeds=None)``. Each row's result is its
-    first episode's.
+    apart) serves user ``e`` of ``split`` in a row seeded ``seed + e``; with ``fresh_users``
+    it serves instead the user the row's seed draws from the population of ``split`` (the
+    single env reset with seed ``seed + e`` and no task). Episodes run in batches of
+    ``num_envs`` rows (default: all, at most :data:`MAX_BATCH`), each a fresh
+    ``gym.make_vec(env_id, num_envs=batch, autoreset_mode="next_step", split=split, **env_kwargs)``
+    stepped by :func:`rollout`; a row's result is its first episode's, whatever the batch size.
     """
-    episodes = _check_int(episodes, "episodes", 1)
-    seed = _check_int(seed, "seed", 0)
+    episodes, seed = _check_int(episodes, "episodes", 1), _check_int(seed, "seed", 0)
     first_episode = _check_int(first_episode, "first_episode", 0)
-    batch = min(episodes, MAX_BATCH) if num_envs is None else _check_int(num_envs, "num_envs", 1)
-    _check_arguments(agent, env_id, split, deterministic, env_kwargs)
-
-    returns = np.zeros(episodes, dtype=np.float64)
-    lengths = np.zeros(episodes, dtype=np.int64)
-    terminated = np.zeros(episodes, dtype=bool)
-    for start in range(0, episodes, batch):
-        stop = min(start + batch, episodes)
-        index = np.arange(first_episode + start, first_episode + stop, dtype=np.int64)
-        result = _run_batch(agent, env_id, index, seed, split, bool(deterministic), env_kwargs)
-        returns[start:stop], lengths[start:stop], terminated[start:stop] = result
-    return Evaluation(returns=returns, lengths=lengths, terminated=terminated)
-
-
-def _run_batch(
-    agent: Agent,
-    env_id: str,
-    index: NDArray[np.int64],
-    seed: int,
-    split: str,
-    deterministic: bool,
-    env_kwargs: dict[str, Any],
-) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.bool_]]:
-    """The first-episode return, length and ending of each row of one batch (episodes ``index``)."""
-    n = len(index)
-    seeds = seed + index
-    env = gym.make_vec(env_id, num_envs=n, autoreset_mode="next_step", split=split, **env_kwargs)
-    try:
-        obs, _ = env.reset(seed=seeds.tolist(), options={"task": [{"split": split, "user": int(e)} for e in index]})
-        if hasattr(agent, "bind"):
-            agent.bind(env.unwrapped)
-        agent.reset(np.ones(n, dtype=bool), seeds)
-        returns = np.zeros(n, dtype=np.float64)
-        lengths = np.zeros(n, dtype=np.int64)
-        left = np.zeros(n, dtype=bool)
-        running = np.ones(n, dtype=bool)
-        done = np.zeros(n, dtype=bool)  # rows whose episode ended on the last step: autoreset on this one
-        while running.any():
-            obs, reward, term, trunc, _ = env.step(agent.act(obs, deterministic=deterministic))
-            if done.any():
-                agent.reset(done, None)
-            returns += np.where(running, reward, 0.0)
-            lengths += running
-            done = np.asarray(term) | np.asarray(trunc)
-            left |= running & np.asarray(term)
-            running &= ~done
-    finally:
-        env.close()
-    return returns, lengths, left
+    if not isinstance(fresh_users, (bool, np.bool_)):
+        raise ValueError(f"fresh_users must be a bool, got {fresh_users!r}")
+    measured = _evaluate(agent, env_id, first_episode, episodes, 1, seed, split, num_envs, deterministic, bool(fresh_users), env_kwargs)
+    return Evaluation(returns=measured.returns[:, 0], lengths=measured.lengths[:, 0], terminated=measured.terminated[:, 0])
 
 
 def evaluate_agent(
@@ -196,6 +246,33 @@ def evaluate_agent(
 ) -> NDArray[np.float64]:
     """Per-episode returns ``(episodes,)`` float64, in episode order: :func:`evaluate_episodes`'s ``returns``."""
     return evaluate_episodes(agent, env_id, episodes, seed, split, num_envs, deterministic, **env_kwargs).returns
+
+
+def evaluate_sessions(
+    agent: Agent,
+    env_id: str,
+    users: int,
+    sessions: int,
+    seed: int,
+    split: str = "test",
+    num_envs: int | None = None,
+    deterministic: bool = True,
+    first_user: int = 0,
+    **env_kwargs: Any,
+) -> NDArray[np.float64]:
+    """Return of each session of a trial per user: ``(users, sessions)`` float64.
+
+    User ``u`` (counting from ``first_user``) is the task ``{"split": split, "user": u}`` of a
+    vector-env row seeded ``seed + u``, as in :func:`evaluate_episodes`, so session 0 is
+    exactly that function's episode ``u``. A row keeps its task across autoresets, so its next
+    episode is the same user's next session; between two sessions the agent gets
+    ``reset(row, None)`` and may keep what it learnt about the user, which is what the trial
+    measures (:func:`rollout`). Rows run in batches of ``num_envs`` (default: all, at most
+    :data:`MAX_BATCH`), which does not change the numbers.
+    """
+    users, sessions = _check_int(users, "users", 1), _check_int(sessions, "sessions", 1)
+    seed, first_user = _check_int(seed, "seed", 0), _check_int(first_user, "first_user", 0)
+    return _evaluate(agent, env_id, first_user, users, sessions, seed, split, num_envs, deterministic, False, env_kwargs).returns
 
 
 @dataclasses.dataclass(frozen=True)
@@ -248,54 +325,91 @@ def env_info(env_id: str, **env_kwargs: Any) -> EnvInfo:
         env.close()
 
 
-class RowStreams:
-    """Per-row random streams for stochastic agents, keyed by the seeds given at :meth:`Agent.reset`.
 
-    Row ``i``'s uniforms depend only on its seed, its episode count since seeding and its
-    own step counter (:func:`recsim_bench.rng.uniforms`), so an agent drawing from these
-    gives the same numbers whatever the batch size. Rows used before any seeded reset are
-    keyed by ``seed + i``.
+# ----------------------------------------------------------------------------- agents by name
+def _entry_points() -> dict[str, importlib.metadata.EntryPoint]:
+    found: dict[str, importlib.metadata.EntryPoint] = {}
+    for entry in importlib.metadata.entry_points(group=AGENT_ENTRY_POINTS):
+        found.setdefault(entry.name, entry)
+    return found
+
+
+def agent_names() -> list[str]:
+    """The names of the installed agents (:data:`AGENT_ENTRY_POINTS`), sorted."""
+    return sorted(_entry_points())
+
+
+def agent_class(name: str) -> type:
+    """The class registered as ``name``; an unknown name, or one whose package is missing a dependency, raises ``ValueError``."""
+    entries = _entry_points()
+    if name not in entries:
+        raise ValueError(f"unknown agent {name!r}; allowed: {', '.join(sorted(entries)) or 'none (is recsim-bench installed?)'}")
+    try:
+        cls = entries[name].load()
+    except ImportError as error:
+        raise ValueError(f"agent {name!r} needs {error.name} (pip install 'recsim-bench[baselines]')") from None
+    if not isinstance(cls, type) or not dataclasses.is_dataclass(getattr(cls, "Config", None)):
+        raise ValueError(f"agent {name!r} ({entries[name].value}) must be a class with a Config dataclass")
+    return cls
+
+
+def learns(cls: type) -> bool:
+    """Whether the agent class trains (and so is evaluated from a checkpoint) or acts from its config alone."""
+    return callable(getattr(cls, "train", None))
+
+
+def build_config(config_class: type, values: dict[str, Any], source: str = "config") -> Any:
+    """An instance of the dataclass ``config_class`` from ``values``; unknown keys and wrong types raise ``ValueError``."""
+    fields = {field.name: field for field in dataclasses.fields(config_class)}
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise ValueError(f"{source}: unknown key(s) {unknown}; allowed: {sorted(fields)}")
+    hints = typing.get_type_hints(config_class)
+    checked = {}
+    for key, value in values.items():
+        expected = hints[key]
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if expected in (bool, int, float, str) and type(value) is not expected:
+            raise ValueError(f"{source}: {key} must be a {expected.__name__}, got {value!r}")
+        checked[key] = value
+    return config_class(**checked)
+
+
+def default_config(cls: type, env_id: str) -> dict[str, Any]:
+    """The hyperparameters the agent class gives itself for ``env_id`` (its ``default_config``; none: ``{}``)."""
+    own = getattr(cls, "default_config", None)
+    return dict(own(env_id)) if callable(own) else {}
+
+
+def make_agent(name: str, env_id: str, config_overrides: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+    """Agent ``name`` for ``env_id``: its ``Config`` from its :func:`default_config` for ``env_id``, then ``config_overrides``.
+
+    ``kwargs`` go to the agent's constructor (e.g. ``env_kwargs`` for the env's ``gym.make`` arguments).
     """
-
-    def __init__(self, seed: int = 0) -> None:
-        self.seed = _check_int(seed, "seed", 0)
-        self.keys: NDArray[np.uint64] | None = None
-        self.episode = np.zeros(0, dtype=np.int64)
-        self.step = np.zeros(0, dtype=np.int64)
-
-    def _ensure(self, num_rows: int) -> None:
-        if self.keys is None or len(self.keys) != num_rows:
-            self.keys = rng.row_keys(self.seed + np.arange(num_rows))
-            self.episode = np.zeros(num_rows, dtype=np.int64)
-            self.step = np.zeros(num_rows, dtype=np.int64)
-
-    def reset(self, started: NDArray[np.bool_], seeds: NDArray[np.integer] | None = None) -> None:
-        """Restart the streams of the ``started`` rows: from ``seeds`` when given, else their next episode."""
-        started = np.asarray(started, dtype=bool)
-        if started.ndim != 1:
-            raise ValueError(f"started must be a bool mask of shape (N,), got shape {started.shape}")
-        if seeds is not None:
-            seeds = np.asarray(seeds)
-            if seeds.shape != started.shape or seeds.dtype.kind not in "iu" or (seeds[started] < 0).any():
-                raise ValueError(f"seeds must be non-negative integers of shape {started.shape}, got {seeds!r}")
-        if self.keys is not None and len(self.keys) != len(started) and not started.all():
-            raise ValueError(f"started has {len(started)} rows but the agent holds {len(self.keys)}; reset every row to resize")
-        self._ensure(len(started))
-        if seeds is None:
-            self.episode[started] += 1
-        else:
-            self.keys[started] = rng.row_keys(seeds[started])
-            self.episode[started] = 0
-        self.step[started] = 0
-
-    def uniforms(self, num_rows: int, n: int, draw: int = 0) -> NDArray[np.float64]:
-        """``(num_rows, n)`` uniforms in (0, 1) for the current step; ``draw`` tells apart several blocks of one step."""
-        self._ensure(num_rows)
-        return rng.uniforms(self.keys, self.episode, self.step, draw, n)
-
-    def advance(self) -> None:
-        """Move every row to its next step."""
-        self.step += 1
+    cls = agent_class(name)
+    values = {**default_config(cls, env_id), **(config_overrides or {})}
+    return cls(env_id, build_config(cls.Config, values, source=f"{name} config for {env_id}"), **kwargs)
 
 
-__all__ = ["MAX_BATCH", "Agent", "EnvInfo", "Evaluation", "RowStreams", "TrainableAgent", "env_info", "evaluate_agent", "evaluate_episodes"]
+__all__ = [
+    "AGENT_ENTRY_POINTS",
+    "MAX_BATCH",
+    "Agent",
+    "EnvInfo",
+    "Evaluation",
+    "Rollout",
+    "RowStreams",
+    "TrainableAgent",
+    "agent_class",
+    "agent_names",
+    "build_config",
+    "default_config",
+    "env_info",
+    "evaluate_agent",
+    "evaluate_episodes",
+    "evaluate_sessions",
+    "learns",
+    "make_agent",
+    "rollout",
+]

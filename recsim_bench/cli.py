@@ -18,10 +18,7 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import inspect
 import json
-import math
 import sys
 import tempfile
 import time
@@ -34,11 +31,11 @@ import numpy as np
 import recsim_bench
 from recsim_bench.envs import NAMESPACE, SUITE
 from recsim_bench.envs.core import SEED_LIMIT
-from recsim_bench.agents import evaluate_agent
-from recsim_bench.files import write_json_atomic
-from recsim_bench.references import POLICIES, evaluate, load_reference_returns, mean_ci
+from recsim_bench.agents import agent_class, evaluate_agent, evaluate_episodes, learns, make_agent
+from recsim_bench.references import load_reference_returns, reference_agent
+from recsim_bench.scoring.metrics import mean_ci
 
-DEMO_POLICIES = ("random", "greedy")
+DEMO_REFERENCES = ("random", "greedy")
 #: What --device accepts (torch's names; "auto" is CUDA when present, else the CPU).
 
 
@@ -74,8 +71,8 @@ def _bound(values: Any) -> str:
 
 def cmd_list(args: argparse.Namespace) -> int:
     width = max(len(env_id) for env_id in SUITE)
-    for env_id, (*_, description) in SUITE.items():
-        print(f"{env_id:<{width}}  {description}")
+    for env_id, entry in SUITE.items():
+        print(f"{env_id:<{width}}  {entry.description}")
     return 0
 
 
@@ -85,7 +82,7 @@ def cmd_describe(args: argparse.Namespace) -> int:
     try:
         sim = env.unwrapped.sim
         print(env_id)
-        print(f"  {SUITE[env_id][3]}")
+        print(f"  {SUITE[env_id].description}")
         print("\nObservation space (Dict):")
         print(_format_space(env.observation_space))
         print("\nAction space:")
@@ -115,12 +112,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"recsim-bench {recsim_bench.__version__}: mean return over {args.episodes} episode(s), seed {args.seed}")
     print("(in brackets: the reference mean over 1,000 episodes)\n")
     width = max(len(env_id) for env_id in SUITE)
-    print(f"{'environment':<{width}}  " + "  ".join(f"{p:>18}" for p in DEMO_POLICIES))
+    print(f"{'environment':<{width}}  " + "  ".join(f"{p:>18}" for p in DEMO_REFERENCES))
     start = time.perf_counter()
     for env_id in SUITE:
         cells = []
-        for name in DEMO_POLICIES:
-            mean = float(evaluate(env_id, POLICIES[name], episodes=args.episodes, seed=args.seed).mean())
+        for name in DEMO_REFERENCES:
+            agent = reference_agent(env_id, name)
+            mean = float(evaluate_episodes(agent, env_id, args.episodes, args.seed, split="train", fresh_users=True).returns.mean())
             reference = references.get(env_id, {}).get(name)
             cells.append(f"{mean:8.2f}" + (f" [{reference['mean']:7.2f}]" if reference else " " * 10))
         print(f"{env_id:<{width}}  " + "  ".join(f"{c:>18}" for c in cells))
@@ -160,11 +158,6 @@ def _check_device(device: str) -> None:
         raise ValueError("--device mps: MPS is not available on this machine; use --device auto or cpu")
 
 
-def _learns(agent_class: type) -> bool:
-    """Whether the agent trains (and so is evaluated from a checkpoint) or acts from its config alone."""
-    return callable(getattr(agent_class, "train", None))
-
-
 def _writable_directory(path: str) -> Path:
     """``path`` as a directory, created if needed, that a file can be written in; else ``ValueError`` naming ``--out``."""
     out = Path(path)
@@ -178,49 +171,29 @@ def _writable_directory(path: str) -> Path:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from baselines import agent_class, make_agent
+    from recsim_bench.scoring.runner import train_and_save, verbosity
 
     env_id = resolve_id(args.env_id)
     cls = agent_class(args.agent)
-    if not _learns(cls):
+    if not learns(cls):
         raise ValueError(
             f"{args.agent} does not learn, so it needs no training: evaluate it directly with "
             f"recsim-bench evaluate {args.agent} {args.env_id}"
         )
     _check_device(args.device)
     env_kwargs = args.env_kwargs
-    overrides = _overrides(args.set)
-    if "verbose" in {field.name for field in dataclasses.fields(cls.Config)}:
-        overrides.setdefault("verbose", True)  # progress lines (steps/s, recent return) on the command line
+    overrides = {**verbosity(args.agent, True), **_overrides(args.set)}  # progress lines (steps/s, recent return)
     agent = make_agent(args.agent, env_id, overrides, env_kwargs=env_kwargs)
     created = not Path(args.out).exists()
     out = _writable_directory(args.out)  # the first thing written, once everything else is checked
-    resume = {}
-    if args.resume and (out / "config.json").exists():
-        if "resume_from" not in inspect.signature(agent.train).parameters:
-            raise ValueError(f"--resume: agent {args.agent!r} cannot resume; allowed: agents whose train takes resume_from")
-        resume = {"resume_from": str(out)}
     print(f"training {args.agent} on {env_id} for {args.steps:,} steps (seed {args.seed}, device {args.device}) -> {out}")
     try:
-        summary = agent.train(env_id, args.steps, args.seed, device=args.device, env_kwargs=env_kwargs, log_dir=str(out), **resume)
+        run, _ = train_and_save(agent, args.agent, env_id, args.steps, args.seed, out, args.device, env_kwargs, resume=args.resume)
     except ValueError:
-        if created and not any(out.iterdir()):  # the agent refused its arguments before writing: leave no trace
+        if created and not any(out.iterdir()):  # refused before anything was written: leave no trace
             out.rmdir()
         raise
-    summary = {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in summary.items()}  # strict JSON
-    agent.save(str(out))
-    run = {
-        "agent": args.agent,
-        "env_id": env_id,
-        "env_kwargs": env_kwargs,
-        "steps": args.steps,
-        "seed": args.seed,
-        "device": args.device,
-        "config": dataclasses.asdict(agent.config),
-        "summary": summary,
-    }
-    write_json_atomic(out / "run.json", run)
-    print(json.dumps(summary, indent=2))
+    print(json.dumps(run["summary"], indent=2))
     return 0
 
 
@@ -245,11 +218,9 @@ def _check_checkpoint_fits(agent: Any, checkpoint: str, env_id: str) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from baselines import agent_class, make_agent
-
     env_id = resolve_id(args.env_id)
     cls = agent_class(args.agent)
-    if not _learns(cls):
+    if not learns(cls):
         if args.checkpoint is not None:
             raise ValueError(f"--checkpoint: {args.agent} does not learn, so it has no checkpoint; leave --checkpoint out")
         agent = make_agent(args.agent, env_id)

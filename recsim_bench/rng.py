@@ -145,3 +145,55 @@ def table_normals(seed: int, table: int, rows: int, n: int) -> NDArray[np.float6
     """``(rows, n)`` standard normals for a fixed table, from :func:`table_uniforms`."""
     u = table_uniforms(seed, table, rows, 2 * n)
     return normals(u[:, :n], u[:, n:])
+
+
+class RowStreams:
+    """Per-row random streams for stochastic agents, keyed by the seeds given at the agent's ``reset``.
+
+    Row ``i``'s uniforms depend only on its seed, its episode count since seeding and its
+    own step counter (:func:`uniforms`), so an agent drawing from these
+    gives the same numbers whatever the batch size. Rows used before any seeded reset are
+    keyed by ``seed + i``.
+    """
+
+    def __init__(self, seed: int = 0) -> None:
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+        self.seed = int(seed)
+        self.keys: NDArray[np.uint64] | None = None
+        self.episode = np.zeros(0, dtype=np.int64)
+        self.step = np.zeros(0, dtype=np.int64)
+
+    def _ensure(self, num_rows: int) -> None:
+        if self.keys is None or len(self.keys) != num_rows:
+            self.keys = row_keys(self.seed + np.arange(num_rows))
+            self.episode = np.zeros(num_rows, dtype=np.int64)
+            self.step = np.zeros(num_rows, dtype=np.int64)
+
+    def reset(self, started: NDArray[np.bool_], seeds: NDArray[np.integer] | None = None) -> None:
+        """Restart the streams of the ``started`` rows: from ``seeds`` when given, else their next episode."""
+        started = np.asarray(started, dtype=bool)
+        if started.ndim != 1:
+            raise ValueError(f"started must be a bool mask of shape (N,), got shape {started.shape}")
+        if seeds is not None:
+            seeds = np.asarray(seeds)
+            if seeds.shape != started.shape or seeds.dtype.kind not in "iu" or (seeds[started] < 0).any():
+                raise ValueError(f"seeds must be non-negative integers of shape {started.shape}, got {seeds!r}")
+        if self.keys is not None and len(self.keys) != len(started) and not started.all():
+            raise ValueError(f"started has {len(started)} rows but the agent holds {len(self.keys)}; reset every row to resize")
+        self._ensure(len(started))
+        if seeds is None:
+            self.episode[started] += 1
+        else:
+            self.keys[started] = row_keys(seeds[started])
+            self.episode[started] = 0
+        self.step[started] = 0
+
+    def uniforms(self, num_rows: int, n: int, draw: int = 0) -> NDArray[np.float64]:
+        """``(num_rows, n)`` uniforms in (0, 1) for the current step; ``draw`` tells apart several blocks of one step."""
+        self._ensure(num_rows)
+        return uniforms(self.keys, self.episode, self.step, draw, n)
+
+    def advance(self) -> None:
+        """Move every row to its next step."""
+        self.step += 1

@@ -1,4 +1,4 @@
-"""The agent protocol, ``evaluate_agent`` and the ``baselines`` registry and config loader."""
+"""The agent protocol, the rollout loop, agents by entry point, and the ``baselines`` config loader."""
 
 from __future__ import annotations
 
@@ -6,11 +6,20 @@ import numpy as np
 import pytest
 
 import recsim_bench
-from baselines import AGENTS, CONFIG_DIR, build_config, load_config, make_agent
-from baselines.oracle import OracleAgent
-from baselines.random_agent import RandomAgent
+from baselines import CONFIG_DIR, load_config
 from recsim_bench import rng
-from recsim_bench.agents import Agent, RowStreams, TrainableAgent, evaluate_agent, evaluate_episodes
+from recsim_bench.agents import (
+    Agent,
+    RowStreams,
+    TrainableAgent,
+    agent_class,
+    agent_names,
+    build_config,
+    evaluate_agent,
+    evaluate_episodes,
+    make_agent,
+)
+from recsim_bench.references import OracleReference, RandomReference
 
 IX = "RecSimBench/InterestExploration-v0"
 LTS = "RecSimBench/LongTermSatisfaction-v0"
@@ -112,7 +121,7 @@ def test_row_streams_are_keyed_by_seed_and_step():
 
 
 def test_random_slates_are_uniform_over_candidates():
-    agent = RandomAgent(IX)
+    agent = RandomReference(IX)
     agent.reset(np.ones(2000, dtype=bool), np.arange(2000))
     obs = {"candidates": np.zeros((2000, 10, 3), np.float32), "response": np.zeros((2000, 2, 4), np.float32)}
     counts = np.bincount(agent.act(obs).ravel(), minlength=10)
@@ -121,7 +130,7 @@ def test_random_slates_are_uniform_over_candidates():
 
 def test_oracle_needs_bind():
     with pytest.raises(RuntimeError, match="bind"):
-        OracleAgent(IX).act({"candidates": np.zeros((1, 10, 3)), "response": np.zeros((1, 2, 4))})
+        OracleReference(IX).act({"candidates": np.zeros((1, 10, 3)), "response": np.zeros((1, 2, 4))})
 
 
 # ------------------------------------------------------------------------------------- configs
@@ -151,11 +160,9 @@ def test_unknown_keys_and_bad_types_are_refused(tmp_path):
         load_config("linucb", IX, tmp_path / "missing.toml")
 
 
-@pytest.mark.parametrize("name", sorted(AGENTS))
+@pytest.mark.parametrize("name", agent_names())
 def test_every_config_section_builds(name):
     import tomllib
-
-    from baselines import agent_class
 
     if not (CONFIG_DIR / f"{name}.toml").exists():
         pytest.skip(f"{name}.toml is written by another module's author")
@@ -164,3 +171,74 @@ def test_every_config_section_builds(name):
     for section in sections:
         env_id = section if section != "default" else next(iter(recsim_bench.SUITE))
         build_config(agent_class(name).Config, load_config(name, env_id))
+
+
+# ------------------------------------------------------------------------------------- agents by entry point
+def test_the_installed_agents_are_found_by_name():
+    assert agent_names() == ["linucb", "oracle", "ppo", "random", "ridge-greedy", "sb3-ppo", "slateq", "thompson"]
+    assert agent_class("random") is RandomReference and agent_class("oracle") is OracleReference
+    with pytest.raises(ValueError, match=r"unknown agent 'greedy'; allowed: linucb, oracle, ppo, random, ridge-greedy"):
+        agent_class("greedy")
+
+
+THIRD_PARTY = '''
+import dataclasses
+
+import numpy as np
+
+
+@dataclasses.dataclass(frozen=True)
+class FirstConfig:
+    offset: int = 0
+
+
+class FirstSlates:
+    """Shows candidates offset .. offset + S - 1."""
+
+    Config = FirstConfig
+
+    def __init__(self, env_id, config=None, env_kwargs=None):
+        self.config = config or FirstConfig()
+
+    @classmethod
+    def default_config(cls, env_id):
+        return {"offset": 1 if env_id.endswith("InterestExploration-v0") else 0}
+
+    def reset(self, started, seeds=None):
+        pass
+
+    def act(self, obs, deterministic=True):
+        n, s = len(obs["candidates"]), obs["response"].shape[1]
+        return np.tile(np.arange(self.config.offset, self.config.offset + s), (n, 1))
+'''
+
+
+def _install(tmp_path, monkeypatch, entry_points: str) -> None:
+    """A third-party distribution on sys.path: its module and a dist-info that declares ``entry_points``."""
+    (tmp_path / "third_party_agents.py").write_text(THIRD_PARTY)
+    info = tmp_path / "third_party_agents-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: third-party-agents\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(f"[recsim_bench.agents]\n{entry_points}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+
+def test_a_third_party_package_adds_its_agent_by_entry_point(tmp_path, monkeypatch, capsys):
+    from recsim_bench import cli
+
+    _install(tmp_path, monkeypatch, "first-slates = third_party_agents:FirstSlates")
+    assert "first-slates" in agent_names()
+    assert make_agent("first-slates", IX).config.offset == 1  # its own default for the env
+    assert make_agent("first-slates", LTS).config.offset == 0
+    assert make_agent("first-slates", IX, {"offset": 3}).config.offset == 3  # then the caller's overrides
+    with pytest.raises(ValueError, match=r"first-slates config for .*: unknown key\(s\) \['width'\]; allowed: \['offset'\]"):
+        make_agent("first-slates", IX, {"width": 2})
+    assert cli.main(["evaluate", "first-slates", IX, "--episodes", "3", "--seed", "0"]) == 0
+    assert "first-slates on RecSimBench/InterestExploration-v0" in capsys.readouterr().out
+
+
+def test_an_agent_whose_package_lacks_a_dependency_is_named(tmp_path, monkeypatch):
+    (tmp_path / "needs_more.py").write_text("import no_such_dependency_xyz\n")
+    _install(tmp_path, monkeypatch, "needy = needs_more:Agent")
+    with pytest.raises(ValueError, match="agent 'needy' needs no_such_dependency_xyz"):
+        make_agent("needy", IX)

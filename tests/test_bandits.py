@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import recsim_bench
-from baselines import make_agent
+from recsim_bench.agents import make_agent
 from baselines.ridge_greedy import RidgeGreedyAgent, fit_ridge, user_item_features
 from baselines.linucb import LinUCBAgent, linucb_scores, ridge_update
 from baselines.thompson import posterior_samples

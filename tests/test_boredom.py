@@ -14,10 +14,11 @@ from numpy.typing import NDArray
 
 import recsim_bench  # noqa: F401  (registers the RecSimBench/* ids)
 from recsim_bench import rng
-from recsim_bench.envs.boredom import EXTRA_POLICIES
 from recsim_bench.parts import build_part
 from recsim_bench.parts.boredom import BoredomUser
-from recsim_bench.references import evaluate, mean_ci, oracle_policy, random_policy
+from recsim_bench.agents import evaluate_episodes
+from recsim_bench.references import reference_agent
+from recsim_bench.scoring.metrics import mean_ci
 
 ENV_ID = "RecSimBench/Boredom-v0"
 RTOL = 1e-12
@@ -176,32 +177,42 @@ def test_observations_stay_in_bounds_when_one_topic_fills_the_window() -> None:
     env = gym.make_vec(ENV_ID, num_envs=64, user_model={"name": "boredom", "window": 2, "threshold": 2})
     space = env.unwrapped.single_observation_space
     obs, _ = env.reset(seed=0)
+    oracle = reference_agent(ENV_ID, "oracle")
+    oracle.bind(env.unwrapped)
     seen = 0.0
     for _ in range(30):
-        obs, *_ = env.step(oracle_policy(env.unwrapped, obs, np.random.default_rng(0)))
+        obs, *_ = env.step(oracle.act(obs))
         assert all(space.contains({key: values[row] for key, values in obs.items()}) for row in range(64))
         seen = max(seen, float(obs["user"][:, :10].max()))
     assert seen == 1.0
 
 
 # ---------------------------------------------------------------- the long-term comparison
-def _first_steps_return(policy, steps: int, episodes: int) -> NDArray[np.float64]:
+def _first_steps_return(reference: str, steps: int, episodes: int) -> NDArray[np.float64]:
     env = gym.make_vec(ENV_ID, num_envs=episodes)
     obs, _ = env.reset(seed=0)
+    agent = reference_agent(ENV_ID, reference)
+    if hasattr(agent, "bind"):
+        agent.bind(env.unwrapped)
+    agent.reset(np.ones(episodes, dtype=bool), np.arange(episodes))
     total = np.zeros(episodes)
     for _ in range(steps):
-        obs, reward, *_ = env.step(policy(env.unwrapped, obs, np.random.default_rng(0)))
+        obs, reward, *_ = env.step(agent.act(obs))
         total += reward
     return total
 
 
+def _returns(reference: str, episodes: int) -> NDArray[np.float64]:
+    agent = reference_agent(ENV_ID, reference)
+    return evaluate_episodes(agent, ENV_ID, episodes, 0, split="train", fresh_users=True).returns
+
+
 def test_the_myopic_oracle_wins_the_first_steps_and_loses_the_episode() -> None:
     random_now, oracle_now, diverse_fresh_now = (
-        mean_ci(_first_steps_return(policy, 5, 200))
-        for policy in (random_policy, oracle_policy, EXTRA_POLICIES["diverse_fresh"])
+        mean_ci(_first_steps_return(reference, 5, 200)) for reference in ("random", "oracle", "diverse_fresh")
     )
     assert random_now[2] < diverse_fresh_now[1] and diverse_fresh_now[0] < oracle_now[0]
-    oracle = mean_ci(evaluate(ENV_ID, oracle_policy, episodes=200, seed=0))
+    oracle = mean_ci(_returns("oracle", 200))
     for name in ("fresh", "diverse_fresh"):
-        other = mean_ci(evaluate(ENV_ID, EXTRA_POLICIES[name], episodes=200, seed=0))
+        other = mean_ci(_returns(name, 200))
         assert oracle[2] < other[1], (name, oracle, other)

@@ -15,10 +15,10 @@ from hypothesis import strategies as st
 
 torch = pytest.importorskip("torch")
 
-import baselines  # noqa: E402
 import baselines.checkpoint as checkpoint  # noqa: E402
 from baselines import MAX_ENV_INTEGER, checked_env  # noqa: E402
 from baselines.checkpoint import load_state_dict, torch_bytes  # noqa: E402
+from recsim_bench.agents import agent_class  # noqa: E402
 from recsim_bench.scoring.results import load_policy  # noqa: E402
 
 
@@ -103,17 +103,17 @@ def test_a_checkpoint_naming_a_module_in_env_id_is_refused_before_importing_it(t
     record = {"env_id": "evil:X-v0", "env_kwargs": {}, "config": {}}
     record.update({"format": "recsim-bench/ridge-greedy/1"} if agent == "ridge-greedy" else {"agent": agent})
     (directory / "config.json").write_text(json.dumps(record), encoding="utf-8")
-    _refusal(lambda: baselines.agent_class(agent).load(str(directory), device="cpu"), r"env_id must be a registered RecSimBench/ id, got 'evil:X-v0'")
+    _refusal(lambda: agent_class(agent).load(str(directory), device="cpu"), r"env_id must be a registered RecSimBench/ id, got 'evil:X-v0'")
     _refusal(lambda: load_policy(str(directory)), "env_id must be a registered")  # validate --rerun DIR
     assert not marker.exists()
 
 
 def test_an_oversized_or_deeply_nested_config_is_refused_unparsed(tmp_path) -> None:
     (tmp_path / "config.json").write_text(json.dumps({"agent": "slateq", "padding": "x" * (1 << 20)}), encoding="utf-8")
-    _refusal(lambda: baselines.agent_class("slateq").load(str(tmp_path)), "larger than 1,048,576 bytes")
+    _refusal(lambda: agent_class("slateq").load(str(tmp_path)), "larger than 1,048,576 bytes")
     _refusal(lambda: load_policy(str(tmp_path)), "larger than 1,048,576 bytes")
     (tmp_path / "config.json").write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
-    _refusal(lambda: baselines.agent_class("ppo").load(str(tmp_path)), "nested more than 32 deep")
+    _refusal(lambda: agent_class("ppo").load(str(tmp_path)), "nested more than 32 deep")
 
 
 def _ppo_config(tmp_path, **changes) -> None:
@@ -148,15 +148,15 @@ def _ppo_config(tmp_path, **changes) -> None:
 )
 def test_ppo_config_fields_are_checked_before_anything_is_built(tmp_path, changes: dict, message: str) -> None:
     _ppo_config(tmp_path, **changes)
-    _refusal(lambda: baselines.agent_class("ppo").load(str(tmp_path), device="cpu"), f"^PPOAgent.load: .*{message}")
+    _refusal(lambda: agent_class("ppo").load(str(tmp_path), device="cpu"), f"^PPOAgent.load: .*{message}")
 
 
 def test_slateq_network_size_is_checked_before_the_network_is_built(tmp_path) -> None:
     record = {"agent": "slateq", "env_id": BOREDOM, "env_kwargs": {}, "config": {"hidden_size": 100_000}}
     (tmp_path / "config.json").write_text(json.dumps(record), encoding="utf-8")
-    _refusal(lambda: baselines.agent_class("slateq").load(str(tmp_path)), "describes a network of [0-9,]+ parameters; at most 50,000,000")
+    _refusal(lambda: agent_class("slateq").load(str(tmp_path)), "describes a network of [0-9,]+ parameters; at most 50,000,000")
     (tmp_path / "config.json").write_text(json.dumps({**record, "config": {"hidden_size": "64"}}), encoding="utf-8")
-    _refusal(lambda: baselines.agent_class("slateq").load(str(tmp_path)), "hidden_size must be a int")
+    _refusal(lambda: agent_class("slateq").load(str(tmp_path)), "hidden_size must be a int")
 
 
 def test_sb3_ppo_config_sizes_are_bounded(tmp_path) -> None:
@@ -165,7 +165,7 @@ def test_sb3_ppo_config_sizes_are_bounded(tmp_path) -> None:
     for changes, message in [({"n_steps": 10**9}, "num_envs \\* n_steps must be at most 1,048,576"), ({"hidden": 0}, "hidden must be an integer >= 1")]:
         record = {"agent": "sb3-ppo", "env_id": BOREDOM, "env_kwargs": {}, "config": {**dataclasses.asdict(SB3PPOConfig()), **changes}}
         (tmp_path / "config.json").write_text(json.dumps(record), encoding="utf-8")
-        _refusal(lambda: baselines.agent_class("sb3-ppo").load(str(tmp_path)), message)
+        _refusal(lambda: agent_class("sb3-ppo").load(str(tmp_path)), message)
 
 
 @pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])

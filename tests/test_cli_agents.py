@@ -8,7 +8,7 @@ import numpy as np
 
 from recsim_bench import cli
 from recsim_bench.agents import evaluate_agent
-from baselines import agent_class, make_agent
+from recsim_bench.agents import agent_class, make_agent
 
 IX = "RecSimBench/InterestExploration-v0"
 

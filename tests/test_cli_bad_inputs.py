@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from baselines import make_agent
+from recsim_bench.agents import make_agent
 from recsim_bench import cli
 
 IE = "RecSimBench/InterestEvolution-v0"
@@ -106,7 +106,7 @@ def test_a_cuda_device_this_machine_lacks_is_refused_before_training(tmp_path, c
 
 
 def test_evaluate_names_an_unknown_agent_and_refuses_a_checkpoint_for_one_that_does_not_learn(tmp_path, capsys) -> None:
-    assert "unknown agent 'nosuch'; allowed: [" in _refused(capsys, ["evaluate", "nosuch", IE, "--episodes", "2"])
+    assert "unknown agent 'nosuch'; allowed: linucb, oracle, ppo, random, ridge-greedy" in _refused(capsys, ["evaluate", "nosuch", IE, "--episodes", "2"])
     err = _refused(capsys, ["evaluate", "random", IE, "--checkpoint", str(tmp_path), "--episodes", "2"])
     assert "--checkpoint: random does not learn, so it has no checkpoint; leave --checkpoint out" in err
     assert "ppo learns: pass --checkpoint DIR" in _refused(capsys, ["evaluate", "ppo", IE, "--episodes", "2"])

@@ -8,10 +8,10 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 import recsim_bench  # noqa: F401  (registers the suite)
-from recsim_bench.envs.cold_start import LinearUCB, item_popularity, popularity_policy, session_returns
+from recsim_bench.agents import evaluate_sessions, make_agent
 from recsim_bench.parts import build_part
 from recsim_bench.parts.cold_start import ColdStartUser
-from recsim_bench.references import random_policy
+from recsim_bench.references import item_popularity, reference_agent
 
 ENV_ID = "RecSimBench/ColdStart-v0"
 USER = ColdStartUser()  # the env's default: 16 segments, the last 4 for test
@@ -115,15 +115,15 @@ def test_popularity_is_a_click_probability_per_catalogue_item() -> None:
 
 
 def test_the_adaptive_heuristic_improves_from_session_to_session() -> None:
-    # 100 test users, 5 sessions. LinUCB that remembers the user gains about 5 clicks per session from
-    # session 1 to 5 (12 -> 17 with 1,000 users); forgetting at each session, it stays flat; random stays flat.
-    venv = gym.make_vec(ENV_ID, num_envs=100, split="test")
-    tasks = venv.unwrapped.sample_tasks(100, split="test", seed=0)
-    adaptive = session_returns(venv, LinearUCB(across_sessions=True), tasks, sessions=5, seed=0).mean(axis=0)
-    forgetful = session_returns(venv, LinearUCB(across_sessions=False), tasks, sessions=5, seed=0).mean(axis=0)
+    # Test users 0..99, 5 sessions. LinUCB that remembers the user gains clicks from session 1 to 5
+    # (benchmarks/cold_start_sessions.py); forgetting at each session, it stays flat; random stays flat.
+    def sessions(agent, count: int = 5) -> np.ndarray:
+        return evaluate_sessions(agent, ENV_ID, 100, count, seed=0, split="test")
+
+    adaptive = sessions(make_agent("linucb", ENV_ID, {"keep_across_episodes": True})).mean(axis=0)
+    forgetful = sessions(make_agent("linucb", ENV_ID, {"keep_across_episodes": False})).mean(axis=0)
     assert adaptive[4] > adaptive[0] + 2.0
     assert adaptive[0] == forgetful[0]  # the same first session
     assert abs(forgetful[4] - forgetful[0]) < 2.0
-    fixed = session_returns(venv, popularity_policy, tasks, sessions=2, seed=0)
-    assert fixed.shape == (100, 2)
-    assert session_returns(venv, random_policy, tasks, sessions=1, seed=0).mean() < adaptive[4]
+    assert sessions(reference_agent(ENV_ID, "popularity"), 2).shape == (100, 2)
+    assert sessions(reference_agent(ENV_ID, "random"), 1).mean() < adaptive[4]

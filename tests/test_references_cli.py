@@ -13,17 +13,19 @@ import pytest
 
 import recsim_bench
 from recsim_bench import cli
+from recsim_bench.agents import evaluate_episodes
 from recsim_bench.references import (
-    POLICIES,
-    evaluate,
-    greedy_policy,
+    LONG_RUN_POLICIES,
+    PolicyReference,
+    RandomReference,
+    kale_policy,
     load_reference_returns,
-    mean_ci,
-    oracle_policy,
-    policies_for,
-    random_policy,
+    quality_policy,
+    reference_agent,
+    reference_names,
     top_slates,
 )
+from recsim_bench.scoring.metrics import mean_ci
 
 IE = "RecSimBench/InterestEvolution-v0"
 LTS = "RecSimBench/LongTermSatisfaction-v0"
@@ -34,6 +36,21 @@ def _vector_env(env_id: str, num_envs: int, seed: int = 0):
     env = gym.make_vec(env_id, num_envs=num_envs)
     obs, _ = env.reset(seed=seed)
     return env.unwrapped, obs
+
+
+def _slates(env_id: str, name: str, env, obs) -> np.ndarray:
+    """The slates of reference ``name`` of ``env_id``, bound to ``env`` and freshly reset (rows seeded 0..N-1)."""
+    agent = reference_agent(env_id, name)
+    if hasattr(agent, "bind"):
+        agent.bind(env)
+    agent.reset(np.ones(env.num_envs, dtype=bool), np.arange(env.num_envs))
+    return agent.act(obs)
+
+
+def evaluate(env_id: str, name: str, episodes: int, seed: int, **env_kwargs) -> np.ndarray:
+    """Reference ``name``'s returns over fresh users of the train population, as reference_returns.json measures them."""
+    agent = reference_agent(env_id, name)
+    return evaluate_episodes(agent, env_id, episodes, seed, split="train", fresh_users=True, **env_kwargs).returns
 
 
 # ---------------------------------------------------------------------------------------------- policies
@@ -62,7 +79,7 @@ def test_oracle_is_true_top_s_on_a_hand_checked_state():
     u = interests[0, :10]
     np.testing.assert_allclose(env.expected_rewards()[0], 4.0 * (u + 1.0) / (u + 3.0))
     assert env.expected_rewards()[0, 4] == pytest.approx(4 * 1.9 / 3.9)
-    slates = oracle_policy(env, obs, np.random.default_rng(0))
+    slates = _slates(IE, "oracle", env, obs)
     assert slates.shape == (2, 2) and slates.dtype == np.int64
     # 0.9 (candidate 4) first, then the tie at 0.5 between candidates 1, 3 and 8 goes to the lowest index.
     np.testing.assert_array_equal(slates[0], [4, 1])
@@ -73,40 +90,47 @@ def test_oracle_is_true_top_s_on_a_hand_checked_state():
 
 def test_oracle_serves_most_clickbait_in_long_term_satisfaction():
     env, obs = _vector_env(LTS, num_envs=4)
-    slates = oracle_policy(env, obs, np.random.default_rng(0))
+    slates = _slates(LTS, "oracle", env, obs)
     np.testing.assert_array_equal(slates[:, 0], np.argmax(env.state.items["clickbait"], axis=1))
 
 
 def test_greedy_is_index_order_in_interest_evolution():
     env, obs = _vector_env(IE, num_envs=8)
-    rng = np.random.default_rng(0)
     for _ in range(3):  # prior interests are all 0: every candidate ties, whatever the candidates
-        slates = greedy_policy(env, obs, rng)
+        slates = _slates(IE, "greedy", env, obs)
         np.testing.assert_array_equal(slates, np.tile([0, 1], (8, 1)))
         obs, *_ = env.step(slates)
 
 
 def test_greedy_is_not_personalised_in_interest_exploration():
     env, obs = _vector_env(IX, num_envs=64)
-    slates = greedy_policy(env, obs, np.random.default_rng(0))
+    slates = _slates(IX, "greedy", env, obs)
     topic = np.take_along_axis(env.state.items["topic"], slates, axis=1)
     has_topic0 = (env.state.items["topic"] == 0).sum(axis=1)
     # The population prefers topic 0 (higher quality, liked by 70% of users): it fills the slate first.
     np.testing.assert_array_equal((topic == 0).sum(axis=1), np.minimum(has_topic0, 2))
 
 
-def test_random_policy_gives_distinct_valid_slates_from_its_generator():
+def test_random_gives_distinct_valid_slates_keyed_by_each_rows_seed():
     env, obs = _vector_env(IX, num_envs=256)
-    a = random_policy(env, obs, np.random.default_rng(7))
-    b = random_policy(env, obs, np.random.default_rng(7))
-    np.testing.assert_array_equal(a, b)
+    a = _slates(IX, "random", env, obs)
+    np.testing.assert_array_equal(a, _slates(IX, "random", env, obs))
     assert a.shape == (256, 2) and a.dtype == np.int64
     assert env.action_space.contains(a)
     assert len(np.unique(a[:, 0])) == 10  # every candidate shows up in the top slot of some row
+    alone = RandomReference()  # row 5 alone, seeded 5, draws what row 5 of the batch drew
+    alone.reset(np.ones(1, dtype=bool), np.array([5]))
+    np.testing.assert_array_equal(alone.act({name: value[5:6] for name, value in obs.items()}), a[5:6])
 
 
-def test_policies_registry():
-    assert POLICIES == {"random": random_policy, "greedy": greedy_policy, "oracle": oracle_policy}
+def test_reference_agents_by_name():
+    assert reference_names(IX) == ["random", "greedy", "oracle"]
+    assert reference_names(LTS) == ["random", "greedy", "oracle", "kale"]
+    assert reference_agent(LTS, "kale").policy is kale_policy
+    assert reference_agent(LTS, "greedy").config.prior and not reference_agent(LTS, "oracle").config.prior
+    assert isinstance(reference_agent(IE, "quality"), PolicyReference)
+    with pytest.raises(ValueError, match=r"reference must be one of \['random', 'greedy', 'oracle'\] for .*, got 'kale'"):
+        reference_agent(IX, "kale")
 
 
 # ---------------------------------------------------------------------------------------------- mean_ci
@@ -133,10 +157,10 @@ def test_mean_ci_constant_and_invalid():
 
 # ---------------------------------------------------------------------------------------------- evaluate
 def test_evaluate_returns_one_return_per_episode_and_is_deterministic():
-    first = evaluate(IX, random_policy, episodes=7, seed=3)
+    first = evaluate(IX, "random", episodes=7, seed=3)
     assert first.shape == (7,) and first.dtype == np.float64
-    np.testing.assert_array_equal(first, evaluate(IX, random_policy, episodes=7, seed=3))
-    assert not np.array_equal(first, evaluate(IX, random_policy, episodes=7, seed=4))
+    np.testing.assert_array_equal(first, evaluate(IX, "random", episodes=7, seed=3))
+    assert not np.array_equal(first, evaluate(IX, "random", episodes=7, seed=4))
     # InterestExploration: one click at most per step over 100 steps.
     assert np.all((first >= 0) & (first <= 100) & (first == np.round(first)))
 
@@ -145,7 +169,7 @@ def test_evaluate_records_each_row_once_at_its_first_episode_end():
     # InterestEvolution episodes have different lengths: rows that finish early are autoreset and keep
     # being stepped; their later rewards must not count. Row i must equal a single env seeded seed + i.
     seed, episodes = 11, 3
-    returns = evaluate(IE, oracle_policy, episodes=episodes, seed=seed)
+    returns = evaluate(IE, "oracle", episodes=episodes, seed=seed)
     for i in range(episodes):
         env = gym.make(IE)
         env.reset(seed=seed + i)
@@ -159,10 +183,10 @@ def test_evaluate_records_each_row_once_at_its_first_episode_end():
 
 
 def test_evaluate_passes_env_kwargs():
-    short = evaluate(IX, random_policy, episodes=3, seed=0, max_steps=5)
+    short = evaluate(IX, "random", episodes=3, seed=0, max_steps=5)
     assert np.all(short <= 5)
     with pytest.raises(ValueError, match="episodes"):
-        evaluate(IX, random_policy, episodes=0)
+        evaluate(IX, "random", episodes=0, seed=0)
 
 
 # ---------------------------------------------------------------------------------------------- reference file
@@ -171,41 +195,38 @@ def test_reference_returns_file_covers_the_suite():
     assert references is not None, "run python benchmarks/reference_returns.py"
     assert references["command"] == "python benchmarks/reference_returns.py"
     for env_id in recsim_bench.SUITE:
-        for policy in policies_for(env_id):
+        for policy in reference_names(env_id):
             result = references[env_id][policy]
             assert result["episodes"] == 1000 and result["seed"] == 0
             assert result["low"] <= result["mean"] <= result["high"]
 
 
-def test_each_env_has_the_three_references_and_its_own_extras():
-    from recsim_bench.envs.interest_evolution import quality_policy
-    from recsim_bench.envs.long_term_satisfaction import kale_policy
-
-    assert policies_for("RecSimBench/LongTermSatisfaction-v0") == {**POLICIES, "kale": kale_policy}
-    assert policies_for("RecSimBench/InterestEvolution-v0") == {**POLICIES, "quality": quality_policy}
-    assert policies_for("RecSimBench/InterestExploration-v0") == POLICIES
+def test_each_env_has_the_three_references_and_its_own_long_run_policies():
+    assert sorted(LONG_RUN_POLICIES) == sorted(recsim_bench.SUITE)
+    assert LONG_RUN_POLICIES[LTS] == {"kale": kale_policy} and LONG_RUN_POLICIES[IE] == {"quality": quality_policy}
+    assert LONG_RUN_POLICIES[IX] == {}
     with pytest.raises(ValueError, match="env_id must be one of"):
-        policies_for("RecSimBench/Nope-v0")
+        reference_names("RecSimBench/Nope-v0")
 
 
 @pytest.mark.parametrize("env_id", sorted(recsim_bench.SUITE))
 def test_reference_returns_are_those_of_the_current_dynamics(env_id):
-    """Rows of a vector env do not depend on the batch size, and greedy and oracle use no randomness of
-    their own, so the first episodes of the 1,000 are reproduced exactly by a run of 8. If this fails,
-    the dynamics or the random streams changed: run python benchmarks/reference_returns.py --extra --docs."""
+    """Rows of a vector env do not depend on the batch size, and no reference draws from a generator
+    shared by the rows, so the first episodes of the 1,000 are reproduced exactly by a run of 8. If this
+    fails, the dynamics or the random streams changed: run python benchmarks/reference_returns.py --extra --docs."""
     references = load_reference_returns()
-    for policy in ("greedy", "oracle"):
+    for policy in reference_names(env_id):
         stored = references[env_id][policy]["first_returns"]
         assert len(stored) == 8
-        np.testing.assert_array_equal(evaluate(env_id, POLICIES[policy], episodes=8, seed=0), stored)
+        np.testing.assert_array_equal(evaluate(env_id, policy, episodes=8, seed=0), stored)
 
 
 # ---------------------------------------------------------------------------------------------- cli
 def test_cli_list(capsys):
     assert cli.main(["list"]) == 0
     out = capsys.readouterr().out
-    for env_id, (*_, description) in recsim_bench.SUITE.items():
-        assert f"{env_id}  " in out and description in out
+    for env_id, entry in recsim_bench.SUITE.items():
+        assert f"{env_id}  " in out and entry.description in out
 
 
 @pytest.mark.parametrize("env_id", list(recsim_bench.SUITE))
@@ -262,7 +283,7 @@ def test_cards_and_docstrings_publish_the_measured_numbers():
         card = (docs / f"{env_id.split('/')[-1]}.md").read_text(encoding="utf-8")
         docstring = type(gym.make(env_id).unwrapped).__doc__
         assert references["command"] in card and references["command"] in docstring
-        for policy in POLICIES:
+        for policy in ("random", "greedy", "oracle"):
             r = references[env_id][policy]
             assert f"| {policy} | {r['mean']:.2f} | [{r['low']:.2f}, {r['high']:.2f}] |" in card
             assert f"{policy} {r['mean']:.2f} [{r['low']:.2f}, {r['high']:.2f}]" in docstring

@@ -20,6 +20,7 @@ import pytest
 import baselines
 import recsim_bench  # noqa: F401  (registers the suite)
 from recsim_bench import cli
+from recsim_bench.agents import make_agent
 from recsim_bench.scoring import results as R
 from recsim_bench.scoring import runner
 from recsim_bench.scoring.protocol import (
@@ -400,7 +401,7 @@ def test_quick_results_validate_against_the_quick_protocol_only():
     assert known_versions() == ["v1", "v1-quick"] and load_protocol("v1-quick").to_json() == quick.to_json()
     entry = quick.env(BOREDOM)
     assert entry.episodes == QUICK_EPISODES and entry.train_steps == QUICK_TRAIN_STEPS
-    (result,) = R.evaluate(baselines.make_agent("random", BOREDOM), quick, agent_name="random", env_ids=[BOREDOM])
+    (result,) = R.evaluate(make_agent("random", BOREDOM), quick, agent_name="random", env_ids=[BOREDOM])
     assert result["protocol"] == "v1-quick" and R.validate_result(result, quick) == [] and R.validate_result(result) == []
     assert R.validate_result(result, "v1") == ["protocol: result is for protocol 'v1-quick', validation is under 'v1'"]
     with pytest.raises(ValueError, match=r"unknown protocol version 'v9-quick'; known: \['v1', 'v1-quick'\]"):
@@ -411,7 +412,7 @@ def test_the_commands_validate_and_rank_quick_results_by_their_version(tmp_path,
     quick = quick_protocol()
     (tmp_path / "results").mkdir()
     for env_id in quick.env_ids:
-        (result,) = R.evaluate(baselines.make_agent("random", env_id), quick, agent_name="random", env_ids=[env_id])
+        (result,) = R.evaluate(make_agent("random", env_id), quick, agent_name="random", env_ids=[env_id])
         R.write_result(tmp_path / "results" / R.result_filename(result), result)
     assert cli.main(["validate", str(tmp_path / "results")]) == 0
     assert cli.main(["leaderboard", str(tmp_path / "results"), "--out", str(tmp_path / "board"), "--no-figures"]) == 0
@@ -419,11 +420,11 @@ def test_the_commands_validate_and_rank_quick_results_by_their_version(tmp_path,
 
 
 def test_an_agent_with_its_own_budget_trains_for_the_smaller_of_it_and_the_protocols():
-    greedy = baselines.make_agent("ridge-greedy", BOREDOM)  # train_steps = 50,000 in baselines/configs/ridge-greedy.toml
+    greedy = make_agent("ridge-greedy", BOREDOM)  # train_steps = 50,000 in baselines/configs/ridge-greedy.toml
     assert runner.training_budget(greedy, 2_000_000) == 50_000
     assert runner.training_budget(greedy, 2_048) == 2_048
-    assert runner.training_budget(baselines.make_agent("slateq", BOREDOM), 2_000_000) == 300_000
-    assert runner.training_budget(baselines.make_agent("ppo", BOREDOM), 2_000_000) == 2_000_000  # no budget of its own
+    assert runner.training_budget(make_agent("slateq", BOREDOM), 2_000_000) == 300_000
+    assert runner.training_budget(make_agent("ppo", BOREDOM), 2_000_000) == 2_000_000  # no budget of its own
 
 
 def test_the_runner_imports_without_torch_or_ray():

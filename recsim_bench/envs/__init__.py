@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import gymnasium as gym
 
 from recsim_bench.envs.boredom import BoredomEnv, BoredomVectorEnv
@@ -15,44 +17,56 @@ from recsim_bench.envs.retention import RetentionEnv, RetentionVectorEnv
 
 NAMESPACE = "RecSimBench"
 
-# id -> (module, single class, vector class, one-line description)
-SUITE: dict[str, tuple[str, str, str, str]] = {
-    f"{NAMESPACE}/InterestEvolution-v0": (
+
+@dataclasses.dataclass(frozen=True)
+class SuiteEntry:
+    """Where a registered id's classes live, and what it is about in one line."""
+
+    module: str
+    single_class: str  # the gymnasium.Env subclass, the id's entry_point
+    vector_class: str  # the gymnasium.vector.VectorEnv subclass, its vector_entry_point
+    description: str
+
+
+#: Every registered id, in the order the suite lists them.
+SUITE: dict[str, SuiteEntry] = {
+    f"{NAMESPACE}/InterestEvolution-v0": SuiteEntry(
         "recsim_bench.envs.interest_evolution",
         "InterestEvolutionEnv",
         "InterestEvolutionVectorEnv",
         "RecSim interest evolution: topic interests drift with clicks; video quality extends the session.",
     ),
-    f"{NAMESPACE}/LongTermSatisfaction-v0": (
+    f"{NAMESPACE}/LongTermSatisfaction-v0": SuiteEntry(
         "recsim_bench.envs.long_term_satisfaction",
         "LongTermSatisfactionEnv",
         "LongTermSatisfactionVectorEnv",
         "RecSim choc/kale: clickbait engages now, lowers hidden satisfaction later.",
     ),
-    f"{NAMESPACE}/InterestExploration-v0": (
+    f"{NAMESPACE}/InterestExploration-v0": SuiteEntry(
         "recsim_bench.envs.interest_exploration",
         "InterestExplorationEnv",
         "InterestExplorationVectorEnv",
         "RecSim interest exploration: hidden user types; myopic policies neglect niche interests.",
     ),
-    f"{NAMESPACE}/Boredom-v0": (
+    f"{NAMESPACE}/Boredom-v0": SuiteEntry(
         "recsim_bench.envs.boredom",
         "BoredomEnv",
         "BoredomVectorEnv",
         "Taste drifts toward clicks; a topic clicked too often bores the user for a while: diversity pays.",
-    ),    f"{NAMESPACE}/Retention-v0": (
+    ),
+    f"{NAMESPACE}/Retention-v0": SuiteEntry(
         "recsim_bench.envs.retention",
         "RetentionEnv",
         "RetentionVectorEnv",
         "Sessions of one user: bad slates end a session, unsatisfying sessions delay the return or lose the user.",
     ),
-    f"{NAMESPACE}/Ecommerce-v0": (
+    f"{NAMESPACE}/Ecommerce-v0": SuiteEntry(
         "recsim_bench.envs.ecommerce",
         "EcommerceEnv",
         "EcommerceVectorEnv",
         "A shopping session: click, add-to-cart, purchase funnel; price vs willingness to pay; reward revenue.",
     ),
-    f"{NAMESPACE}/ColdStart-v0": (
+    f"{NAMESPACE}/ColdStart-v0": SuiteEntry(
         "recsim_bench.envs.cold_start",
         "ColdStartEnv",
         "ColdStartVectorEnv",
@@ -63,13 +77,18 @@ SUITE: dict[str, tuple[str, str, str, str]] = {
 
 def register_suite() -> None:
     """Register every id of :data:`SUITE` with Gymnasium (idempotent)."""
-    for env_id, (module, single, vector, _) in SUITE.items():
+    for env_id, entry in SUITE.items():
         if env_id not in gym.registry:
-            gym.register(id=env_id, entry_point=f"{module}:{single}", vector_entry_point=f"{module}:{vector}")
+            gym.register(
+                id=env_id,
+                entry_point=f"{entry.module}:{entry.single_class}",
+                vector_entry_point=f"{entry.module}:{entry.vector_class}",
+            )
 
 
 __all__ = [
     "SUITE",
+    "SuiteEntry",
     "BoredomEnv",
     "BoredomVectorEnv",
     "ColdStartEnv",

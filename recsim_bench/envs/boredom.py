@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
-
-import numpy as np
-from numpy.typing import NDArray
+from typing import Any, ClassVar
 
 from recsim_bench.envs.core import RecEnv, RecVectorEnv
-
-if TYPE_CHECKING:
-    from recsim_bench.references import Policy
 
 DEFAULTS: dict[str, Any] = {
     "item_model": {"name": "catalogue", "num_items": 500, "num_topics": 10, "embedding_dim": 8, "topic_spread": 0.3},
@@ -21,53 +15,6 @@ DEFAULTS: dict[str, Any] = {
     "num_candidates": 10,
     "slate_size": 5,
     "max_steps": 100,
-}
-
-
-def _ranked(
-    scores: NDArray[np.float64], topic: NDArray[np.int64], slate_size: int, one_per_topic: bool
-) -> NDArray[np.int64]:
-    """The ``slate_size`` best candidates by ``scores`` (ties to the lower index), best first; with
-    ``one_per_topic`` the best candidate of each topic comes before any second one of a topic."""
-    order = np.argsort(-scores, axis=1, kind="stable")
-    if not one_per_topic:
-        return order[:, :slate_size].astype(np.int64)
-    ranked = np.take_along_axis(topic, order, axis=1)
-    k = ranked.shape[1]
-    above = np.tri(k, k, -1, dtype=bool)  # above[i, j]: rank j is better than rank i
-    repeat = ((ranked[:, :, None] == ranked[:, None, :]) & above).any(axis=2)
-    pick = np.argsort(repeat, axis=1, kind="stable")[:, :slate_size]
-    return np.take_along_axis(order, pick, axis=1).astype(np.int64)
-
-
-def _fresh_scores(env: Any) -> NDArray[np.float64]:
-    """The oracle's expected rewards (in [0, 1]) minus 2 for candidates whose topic already has
-    ``threshold - 1`` entries in the user's window, so that they rank below every other candidate."""
-    state = env.state
-    counts = np.take_along_axis(state.user["window_counts"], env.sim.candidates(state)["topic"], axis=1)
-    near = counts >= env.sim.user_model.threshold - 1
-    return env.expected_rewards() - 2.0 * near
-
-
-def diverse_policy(env: Any, obs: dict[str, NDArray[np.float32]], rng: np.random.Generator) -> NDArray[np.int64]:
-    """The myopic oracle's ranking with at most one candidate per topic (while the candidates allow)."""
-    return _ranked(env.expected_rewards(), env.sim.candidates(env.state)["topic"], env.single_action_space.slate_size, True)
-
-
-def fresh_policy(env: Any, obs: dict[str, NDArray[np.float32]], rng: np.random.Generator) -> NDArray[np.int64]:
-    """The myopic oracle's ranking, candidates of topics one click from boredom last."""
-    return _ranked(_fresh_scores(env), env.sim.candidates(env.state)["topic"], env.single_action_space.slate_size, False)
-
-
-def diverse_fresh_policy(env: Any, obs: dict[str, NDArray[np.float32]], rng: np.random.Generator) -> NDArray[np.int64]:
-    """Both: one candidate per topic, and topics one click from boredom last."""
-    return _ranked(_fresh_scores(env), env.sim.candidates(env.state)["topic"], env.single_action_space.slate_size, True)
-
-
-EXTRA_POLICIES: dict[str, Policy] = {
-    "diverse": diverse_policy,
-    "fresh": fresh_policy,
-    "diverse_fresh": diverse_fresh_policy,
 }
 
 

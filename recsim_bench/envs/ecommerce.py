@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
-
-import numpy as np
-from numpy.typing import NDArray
+from typing import Any, ClassVar
 
 from recsim_bench.envs.core import RecEnv, RecVectorEnv
-
-if TYPE_CHECKING:
-    from recsim_bench.references import Policy
 
 NUM_CATEGORIES = 20
 
@@ -29,19 +23,6 @@ DEFAULTS: dict[str, Any] = {
     "slate_size": 5,
     "max_steps": 50,
 }
-
-
-def history_policy(env: Any, obs: dict[str, NDArray[np.float32]], rng: np.random.Generator) -> NDArray[np.int64]:
-    """Personalised from the observation only: top-S candidates by how often their category is in the
-    user's browsing history (the observed histogram), ties broken at random with ``rng``."""
-    topics = env.sim.user_model.num_topics
-    score = np.einsum("nkt,nt->nk", obs["candidates"][:, :, :topics], obs["user"][:, :topics])
-    score += 1e-3 * rng.random(score.shape)
-    order = np.argsort(-score, axis=1, kind="stable")
-    return order[:, : env.single_action_space.slate_size].astype(np.int64)
-
-
-EXTRA_POLICIES: dict[str, Policy] = {"history": history_policy}
 
 
 class EcommerceEnv(RecEnv):

@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-import functools
-import itertools
-from typing import TYPE_CHECKING, Any, ClassVar
-
-import numpy as np
-from numpy.typing import NDArray
+from typing import Any, ClassVar
 
 from recsim_bench.envs.core import RecEnv, RecVectorEnv
-
-if TYPE_CHECKING:
-    from recsim_bench.references import Policy
 
 DEFAULTS: dict[str, Any] = {
     "item_model": {"name": "topic_quality"},
@@ -24,51 +16,6 @@ DEFAULTS: dict[str, Any] = {
     "slate_size": 2,
     "max_steps": 500,
 }
-
-#: The ``quality`` reference's price of a minute of time budget, in minutes watched (see :func:`quality_policy`).
-BUDGET_VALUE = 1.5
-
-
-@functools.lru_cache(maxsize=8)
-def _all_slates(num_candidates: int, slate_size: int) -> NDArray[np.int64]:
-    """Every set of ``slate_size`` distinct candidates, ``(C(K, S), S)``, each in increasing order."""
-    return np.array(list(itertools.combinations(range(num_candidates), slate_size)), dtype=np.int64)
-
-
-def quality_policy(env: Any, obs: dict[str, NDArray[np.float32]], rng: np.random.Generator) -> NDArray[np.int64]:
-    """Budget-aware, privileged: the slate of the highest expected watch time plus value of the budget change.
-
-    A click on video ``i`` watches ``w_i = min(4, budget)`` minutes (the reward) and changes the budget by
-    ``db_i = -w_i + budget_utility_scale * w_i * q_i`` (hidden quality ``q_i``); a slate without a click
-    costs ``step_penalty = 0.5``. Pricing a minute of budget at ``lam`` minutes watched (the Lagrange
-    multiplier of the budget), a slate ``A`` is worth ``sum_{i in A} P(click i | A) * v_i - 0.5 lam`` with
-
-        ``v_i = w_i + lam * (db_i + step_penalty)``,
-
-    ``P(click i | A)`` the choice model's under the true interests. Every slate of ``S`` of the ``K``
-    candidates is scored (45 for the defaults) and the best shown, highest ``v_i`` first. With ``lam = 0``
-    this is the myopic oracle. ``lam = 1.5`` (:data:`BUDGET_VALUE`) is about what the policy itself earns
-    per minute of budget (~296 minutes watched from 200), the self-consistent price: a nutritious click
-    (quality up to 3) costs under a minute of budget, a trashy one up to 7, so a click on a liked trashy
-    video can be worth less than a likely no-click on a good one. Interest changes are ignored.
-    """
-    state, sim = env.state, env.sim
-    candidates, user_model = sim.candidates(state), sim.user_model
-    watch = np.minimum(candidates["length"], state.user["time_budget"][:, None])  # (N, K)
-    budget_change = -watch + user_model.budget_utility_scale * watch * candidates["quality"]
-    value = watch + BUDGET_VALUE * (budget_change + user_model.step_penalty)  # (N, K)
-
-    slates = _all_slates(sim.num_candidates, sim.slate_size)  # (C, S)
-    n, c, s = len(value), len(slates), sim.slate_size
-    interest = user_model.affinity(state.user, candidates)[:, slates]  # (N, C, S)
-    click = sim.choice_model.click_probabilities(interest.reshape(n * c, s)).reshape(n, c, s)
-    best = slates[np.argmax((click * value[:, slates]).sum(axis=2), axis=1)]  # (N, S)
-    order = np.argsort(-np.take_along_axis(value, best, axis=1), axis=1, kind="stable")
-    return np.take_along_axis(best, order, axis=1)
-
-
-#: References beyond random, greedy and oracle, measured by ``benchmarks/reference_returns.py``.
-EXTRA_POLICIES: dict[str, Policy] = {"quality": quality_policy}
 
 
 class InterestEvolutionEnv(RecEnv):

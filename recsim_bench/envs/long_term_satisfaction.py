@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-import numpy as np
-from numpy.typing import NDArray
-
 from recsim_bench.envs.core import RecEnv, RecVectorEnv
 
 SENSITIVITY = 0.2
@@ -21,16 +18,6 @@ DEFAULTS: dict[str, Any] = {
     "slate_size": 1,
     "max_steps": 100,
 }
-
-
-def kale_policy(env: Any, obs: dict[str, NDArray[np.float32]], rng: np.random.Generator) -> NDArray[np.int64]:
-    """Always the least clickbait candidates (the observed feature), lowest first: the long-run choice."""
-    clickbait = obs["candidates"][:, :, 0]
-    return np.argsort(clickbait, axis=1, kind="stable")[:, : env.single_action_space.slate_size].astype(np.int64)
-
-
-#: References beyond random, greedy and oracle, measured by ``benchmarks/reference_returns.py``.
-EXTRA_POLICIES = {"kale": kale_policy}
 
 
 class LongTermSatisfactionEnv(RecEnv):

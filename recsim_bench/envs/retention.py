@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
-
-import numpy as np
-from numpy.typing import NDArray
+from typing import Any, ClassVar
 
 from recsim_bench.envs.core import RecEnv, RecVectorEnv
-
-if TYPE_CHECKING:
-    from recsim_bench.references import Policy
 
 DEFAULTS: dict[str, Any] = {
     "item_model": {"name": "catalogue", "observed": ["topic", "embedding", "clickbait"]},
@@ -22,19 +16,6 @@ DEFAULTS: dict[str, Any] = {
     "slate_size": 3,
     "max_steps": 160,
 }
-
-
-def satisfying_policy(env: Any, obs: dict[str, NDArray[np.float32]], rng: np.random.Generator) -> NDArray[np.int64]:
-    """Retention-aware, privileged: the S candidates whose click would satisfy the user most,
-    ``p . e - clickbait_cost * c`` under the true hidden preference, best first."""
-    state = env.state
-    satisfaction = env.sim.user_model.click_satisfaction(state.user, env.sim.candidates(state))
-    order = np.argsort(-satisfaction, axis=1, kind="stable")
-    return order[:, : env.single_action_space.slate_size].astype(np.int64)
-
-
-#: References beyond random, greedy and oracle, measured by ``benchmarks/reference_returns.py``.
-EXTRA_POLICIES: dict[str, Policy] = {"satisfying": satisfying_policy}
 
 
 class RetentionEnv(RecEnv):

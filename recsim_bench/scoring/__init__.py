@@ -11,6 +11,7 @@ from recsim_bench.scoring.metrics import (
     Interval,
     check_scores,
     iqm,
+    mean_ci,
     mean_score,
     median_score,
     normalise,
@@ -19,7 +20,7 @@ from recsim_bench.scoring.metrics import (
     probability_of_improvement,
     stratified_bootstrap_ci,
 )
-from recsim_bench.scoring.protocol import EnvProtocol, Protocol, evaluate_sessions, load_protocol, measure_references
+from recsim_bench.scoring.protocol import EnvProtocol, Protocol, load_protocol, measure_references
 from recsim_bench.scoring.results import (
     SCHEMA_VERSION,
     evaluate,
@@ -39,8 +40,8 @@ __all__ = [
     "Protocol",
     "check_scores",
     "evaluate",
-    "evaluate_sessions",
     "iqm",
+    "mean_ci",
     "load_policy",
     "load_protocol",
     "make_result",

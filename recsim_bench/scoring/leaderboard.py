@@ -44,10 +44,10 @@ from numpy.typing import NDArray
 
 import recsim_bench
 from recsim_bench.files import write_bytes_atomic, write_text_atomic
-from recsim_bench.references import mean_ci
 from recsim_bench.scoring.metrics import (
     Interval,
     iqm,
+    mean_ci,
     mean_score,
     optimality_gap,
     performance_profile,

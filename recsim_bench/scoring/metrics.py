@@ -43,6 +43,7 @@ __all__ = [
     "Interval",
     "check_scores",
     "iqm",
+    "mean_ci",
     "mean_score",
     "median_score",
     "normalise",
@@ -282,6 +283,25 @@ def stratified_bootstrap_ci(
 
 
 # --------------------------------------------------------------------------- performance profiles
+
+
+def mean_ci(values: ArrayLike, confidence: float = 0.95) -> tuple[float, float, float]:
+    """Mean and Student-t confidence interval of the mean of ``values``: ``(mean, low, high)``.
+
+    ``mean +- t_{(1 + confidence) / 2, n - 1} * s / sqrt(n)`` with ``s`` the sample standard
+    deviation (``ddof=1``): the interval of one agent's returns on one environment (a reference's
+    episodes, a result file's users). Needs at least two finite values.
+    """
+    values = np.asarray(values, dtype=np.float64).ravel()
+    if values.size < 2:
+        raise ValueError(f"mean_ci needs at least 2 values, got {values.size}")
+    if not np.all(np.isfinite(values)):
+        raise ValueError("mean_ci: values must be finite")
+    _check_confidence(confidence)
+    n = values.size
+    mean = float(values.mean())
+    half = float(stats.t.ppf((1.0 + confidence) / 2.0, n - 1) * values.std(ddof=1) / np.sqrt(n))
+    return mean, mean - half, mean + half
 
 
 def _profile(scores: NDArray[np.float64], taus: NDArray[np.float64]) -> NDArray[np.float64]:

@@ -9,12 +9,12 @@ environment of the suite:
 - the training budget ``train_steps`` (the most environment steps, i.e. user-steps, an agent
   may train on) and the training seeds ``train_seeds`` (at least 5);
 - for meta-RL environments, the adaptation schedule: a trial of ``sessions`` consecutive
-  episodes of each test user (:func:`evaluate_sessions`); the score is the return of each
+  episodes of each test user (:func:`recsim_bench.agents.evaluate_sessions`); the score is the return of each
   session and, overall, the user's mean session return;
 - the normalisation references (see :func:`measure_references`), measured under this protocol
   and stored with it: the random reference, the myopic oracle, and ``best``, the best of the
-  environment's privileged references (the oracle, or a long-run policy of the env module's
-  ``EXTRA_POLICIES`` where one beats it). A normalised score is
+  environment's privileged references (the oracle, or a long-run policy of
+  :data:`recsim_bench.references.LONG_RUN_POLICIES` where one beats it). A normalised score is
   ``(R - R_random) / (R_best - R_random)``: 0 is random, 1 the best reference the env knows.
   The myopic oracle alone would make a poor upper bound: on LongTermSatisfaction-v0 it scores
   below random, which would flip the sign of every score.
@@ -35,16 +35,17 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 import gymnasium as gym
 import numpy as np
 from numpy.typing import NDArray
 
-from recsim_bench.agents import MAX_BATCH, Agent, RowStreams, evaluate_agent
+from recsim_bench.agents import Agent, evaluate_agent, evaluate_sessions
 from recsim_bench.files import write_json_atomic
-from recsim_bench.references import POLICIES, Policy, policies_for, top_slates
+from recsim_bench.references import reference_agent, reference_names
 from recsim_bench.rng import SPLITS
+from recsim_bench.scoring.metrics import mean_ci
 
 #: Where the protocol files live, one ``<version>.json`` each.
 PROTOCOL_DIR = Path(__file__).resolve().parent / "protocols"
@@ -262,147 +263,10 @@ def is_published(protocol: Protocol) -> bool:
     return protocol.version in protocol_versions() and protocol.to_json() == load_protocol(protocol.version).to_json()
 
 
-# ----------------------------------------------------------------------------- per-session evaluation
-def evaluate_sessions(
-    agent: Agent,
-    env_id: str,
-    users: int,
-    sessions: int,
-    seed: int,
-    split: str = "test",
-    num_envs: int | None = None,
-    deterministic: bool = True,
-    first_user: int = 0,
-    **env_kwargs: Any,
-) -> NDArray[np.float64]:
-    """Return of each session of a trial per user: ``(users, sessions)`` float64.
-
-    User ``u`` (counting from ``first_user``) is the task ``{"split": split, "user": u}`` of a
-    vector-env row seeded ``seed + u``, as in :func:`~recsim_bench.agents.evaluate_episodes`, so
-    session 0 is exactly that function's episode ``u``. A row keeps its task across autoresets,
-    so its next episode is the same user's next session. Before the first step the agent is bound
-    (when it has ``bind``) and reset with every row started and the rows' seeds; between two
-    sessions of a row it gets ``reset(row, None)``: it may keep what it learnt about the user,
-    which is what the trial measures. Rows run in batches of ``num_envs`` (default: all, at most
-    :data:`~recsim_bench.agents.MAX_BATCH`), which does not change the numbers.
-    """
-    for name, value, low in (("users", users, 1), ("sessions", sessions, 1), ("seed", seed, 0), ("first_user", first_user, 0)):
-        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
-            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    if not isinstance(agent, Agent):
-        raise ValueError(f"agent must have act(obs, deterministic) and reset(started, seeds), got {type(agent).__name__}")
-    if split not in SPLITS:
-        raise ValueError(f"split must be one of {list(SPLITS)}, got {split!r}")
-    batch = min(int(users), MAX_BATCH) if num_envs is None else int(num_envs)
-    if batch < 1:
-        raise ValueError(f"num_envs must be an integer >= 1, got {num_envs!r}")
-    returns = np.zeros((int(users), int(sessions)), dtype=np.float64)
-    for start in range(0, int(users), batch):
-        stop = min(start + batch, int(users))
-        index = np.arange(first_user + start, first_user + stop, dtype=np.int64)
-        returns[start:stop] = _run_trials(agent, env_id, index, int(sessions), int(seed), split, bool(deterministic), env_kwargs)
-    return returns
-
-
-def _run_trials(
-    agent: Agent,
-    env_id: str,
-    index: NDArray[np.int64],
-    sessions: int,
-    seed: int,
-    split: str,
-    deterministic: bool,
-    env_kwargs: dict[str, Any],
-) -> NDArray[np.float64]:
-    """The ``(len(index), sessions)`` session returns of one batch of users."""
-    n = len(index)
-    rows = np.arange(n)
-    env = gym.make_vec(env_id, num_envs=n, autoreset_mode="next_step", split=split, **env_kwargs)
-    try:
-        obs, _ = env.reset(seed=(seed + index).tolist(), options={"task": [{"split": split, "user": int(u)} for u in index]})
-        if hasattr(agent, "bind"):
-            agent.bind(env.unwrapped)
-        agent.reset(np.ones(n, dtype=bool), seed + index)
-        returns = np.zeros((n, sessions), dtype=np.float64)
-        session = np.zeros(n, dtype=np.int64)  # the session each row is in
-        counting = np.ones(n, dtype=bool)  # rows whose trial is not over
-        done = np.zeros(n, dtype=bool)  # rows whose session ended on the last step: autoreset on this one
-        while counting.any():
-            obs, reward, term, trunc, _ = env.step(agent.act(obs, deterministic=deterministic))
-            if done.any():  # those rows started their next session on this step (no reward, action ignored)
-                agent.reset(done, None)
-                session[done] += 1
-            live = counting & ~done
-            returns[rows[live], session[live]] += np.asarray(reward, dtype=np.float64)[live]
-            done = np.asarray(term) | np.asarray(trunc)
-            counting &= ~(done & (session >= sessions - 1))
-    finally:
-        env.close()
-    return returns
-
-
-# ----------------------------------------------------------------------------- references
-class RandomReference:
-    """Uniformly random distinct slates keyed per row by the evaluation seeds (as ``baselines``' random agent)."""
-
-    def __init__(self) -> None:
-        self.streams = RowStreams(0)
-
-    def reset(self, started: np.ndarray, seeds: np.ndarray | None = None) -> None:
-        self.streams.reset(started, seeds)
-
-    def act(self, obs: dict[str, np.ndarray], deterministic: bool = True) -> NDArray[np.int64]:
-        n, k = obs["candidates"].shape[:2]
-        keys = self.streams.uniforms(n, k)
-        self.streams.advance()
-        return np.argsort(keys, axis=1, kind="stable")[:, : obs["response"].shape[1]].astype(np.int64)
-
-
-class OracleReference:
-    """Privileged and myopic: top-S by the bound env's ``expected_rewards()`` (as ``baselines``' oracle agent)."""
-
-    def __init__(self) -> None:
-        self.env: Any = None
-
-    def bind(self, env: Any) -> None:
-        self.env = env
-
-    def reset(self, started: np.ndarray, seeds: np.ndarray | None = None) -> None:
-        """No memory."""
-
-    def act(self, obs: dict[str, np.ndarray], deterministic: bool = True) -> NDArray[np.int64]:
-        return top_slates(self.env.expected_rewards(), obs["response"].shape[1])
-
-
-class PolicyReference:
-    """A reference policy ``(env, obs, rng) -> slates`` of :mod:`recsim_bench.references` as an agent.
-
-    Bound to the vector env (privileged policies read its hidden state); ``rng`` is seeded with
-    ``seed``, so the numbers are fixed for a batch. The policy keeps no memory across episodes
-    that this class would have to clear (ColdStart's LinUCB clears its own at each episode's first step).
-    """
-
-    def __init__(self, policy: Policy, seed: int) -> None:
-        self.policy = policy
-        self.rng = np.random.default_rng(seed)
-        self.env: Any = None
-
-    def bind(self, env: Any) -> None:
-        self.env = env
-
-    def reset(self, started: np.ndarray, seeds: np.ndarray | None = None) -> None:
-        """Nothing to clear (see the class docstring)."""
-
-    def act(self, obs: dict[str, np.ndarray], deterministic: bool = True) -> NDArray[np.int64]:
-        return self.policy(self.env, obs, self.rng)
-
-
-REFERENCES: dict[str, Callable[[], Agent]] = {"random": RandomReference, "oracle": OracleReference}
-
-
 def upper_candidates(env_id: str) -> list[str]:
-    """The privileged references that compete for ``best``: ``oracle``, then the env module's ``EXTRA_POLICIES``."""
-    return ["oracle", *(name for name in policies_for(env_id) if name not in POLICIES)]
+    """The privileged references that compete for ``best``: ``oracle``, then the env's long-run policies
+    (:data:`~recsim_bench.references.LONG_RUN_POLICIES`)."""
+    return [name for name in reference_names(env_id) if name not in ("random", "greedy")]
 
 
 def evaluate_protocol_entry(agent: Agent, entry: EnvProtocol, num_envs: int | None = None) -> tuple[NDArray[np.float64], NDArray[np.float64] | None]:
@@ -418,8 +282,6 @@ def evaluate_protocol_entry(agent: Agent, entry: EnvProtocol, num_envs: int | No
 
 
 def _summary(values: NDArray[np.float64]) -> dict[str, float]:
-    from recsim_bench.references import mean_ci
-
     mean, low, high = mean_ci(values)
     return {"mean": mean, "low": low, "high": high}
 
@@ -443,11 +305,10 @@ def measure_references(protocol: Protocol | str = DEFAULT_VERSION, env_ids: Iter
     measured: dict[str, dict[str, Any]] = {}
     for env_id in protocol.env_ids if env_ids is None else list(env_ids):
         entry = protocol.env(env_id)
-        measured[env_id] = {name: _measure(REFERENCES[name](), entry) for name in REFERENCE_AGENTS}
-        policies = policies_for(env_id)
+        measured[env_id] = {name: _measure(reference_agent(env_id, name), entry) for name in REFERENCE_AGENTS}
         candidates = {"oracle": measured[env_id]["oracle"]}
         for name in upper_candidates(env_id)[1:]:
-            candidates[name] = _measure(PolicyReference(policies[name], entry.eval_seed), entry)
+            candidates[name] = _measure(reference_agent(env_id, name), entry)
         best = max(candidates, key=lambda name: candidates[name]["mean"])
         measured[env_id][UPPER_REFERENCE] = {"policy": best, **candidates[best]}
     return measured
@@ -488,15 +349,10 @@ __all__ = [
     "QUICK_SUFFIX",
     "QUICK_TRAIN_STEPS",
     "PROTOCOL_DIR",
-    "REFERENCES",
     "EnvProtocol",
-    "OracleReference",
-    "PolicyReference",
     "Protocol",
-    "RandomReference",
     "UPPER_REFERENCE",
     "evaluate_protocol_entry",
-    "evaluate_sessions",
     "is_published",
     "known_versions",
     "load_protocol",

@@ -18,7 +18,7 @@ and checks files with ``recsim-bench validate results/*.json [--rerun module:cal
 ``eval_seed + e``), so re-evaluating the same policy gives the same numbers bit for bit
 (:func:`rerun`).
 
-This module needs only numpy and gymnasium; loading a ``baselines`` checkpoint needs ``baselines``.
+This module needs only numpy, scipy and gymnasium; loading a checkpoint needs its agent's package (e.g. ``baselines``).
 """
 
 from __future__ import annotations
@@ -45,9 +45,9 @@ from typing import Any, Iterable
 import gymnasium as gym
 import numpy as np
 
-from recsim_bench.agents import Agent
-from recsim_bench.references import mean_ci
+from recsim_bench.agents import Agent, agent_class, agent_names, default_config, learns, make_agent
 from recsim_bench.files import MAX_CONFIG_BYTES, MAX_CONFIG_DEPTH, read_json_strict, write_json_atomic
+from recsim_bench.scoring.metrics import mean_ci
 from recsim_bench.scoring.protocol import (
     DEFAULT_VERSION,
     Protocol,
@@ -789,11 +789,10 @@ def policy_digest(spec: str) -> str | None:
                 digest.update(hashlib.file_digest(f, "sha256").digest())
         return digest.hexdigest()
     untrained = _untrained_reference_agent(spec)
-    if untrained is not None:  # its source and its configuration file
-        from baselines import CONFIG_DIR
-
-        for file in (Path(inspect.getsourcefile(untrained)), CONFIG_DIR / f"{spec}.toml"):
-            digest.update(file.name.encode("utf-8") + b"\0" + (hashlib.sha256(file.read_bytes()).digest() if file.is_file() else b""))
+    if untrained is not None:  # its module's source and the configuration it gives itself
+        source = Path(inspect.getsourcefile(untrained))
+        digest.update(source.name.encode("utf-8") + b"\0" + hashlib.sha256(source.read_bytes()).digest())
+        digest.update(json.dumps(default_config(untrained, ""), sort_keys=True).encode("utf-8"))
         return digest.hexdigest()
     try:
         found = importlib.util.find_spec(spec.partition(":")[0])
@@ -864,7 +863,7 @@ def _compare(what: str, stored: np.ndarray, fresh: np.ndarray) -> list[str]:
 
 # ----------------------------------------------------------------------------- loading policies
 def _checkpoint_agent_name(record: Any, directory: Path) -> str:
-    """The ``baselines`` agent name in a checkpoint's ``config.json``: its ``agent`` field, or ``format`` ``recsim-bench/<name>/N``."""
+    """The agent name in a checkpoint's ``config.json``: its ``agent`` field, or ``format`` ``recsim-bench/<name>/N``."""
     if isinstance(record, dict):
         if isinstance(record.get("agent"), str):
             return record["agent"]
@@ -885,27 +884,23 @@ def fill_placeholders(spec: str, env_id: str | None, train_seed: int | None) -> 
 
 
 def _untrained_reference_agent(spec: str) -> type | None:
-    """The class of the ``baselines`` agent named ``spec`` if it acts from its config alone (random, oracle,
-    linucb, thompson); ``None`` for any other spec."""
-    try:
-        from baselines import AGENTS, agent_class
-    except ImportError:
-        return None
-    if spec not in AGENTS:
+    """The class of the installed agent named ``spec`` (:func:`~recsim_bench.agents.agent_names`) if it acts from
+    its config alone (random, oracle, linucb, thompson); ``None`` for any other spec."""
+    if spec not in agent_names():
         return None
     cls = agent_class(spec)
-    if callable(getattr(cls, "train", None)):
+    if learns(cls):
         raise ValueError(f"policy {spec!r} learns: give the checkpoint directory of its training instead of its name")
     return cls
 
 
 def load_policy(spec: str, env_id: str | None = None, train_seed: int | None = None, device: str = "cpu") -> Any:
-    """An agent from ``spec``: a ``baselines`` checkpoint directory, ``module:callable``, or the name of a
-    reference agent that does not learn (built by ``baselines.make_agent`` with its configuration file).
+    """An agent from ``spec``: a checkpoint directory, ``module:callable``, or the name of an installed agent
+    that does not learn (built by :func:`~recsim_bench.agents.make_agent` with its default configuration).
 
-    - A directory written by a baselines agent's ``save`` (``recsim-bench train``): its
-      ``config.json`` names the agent (``"agent"``, or ``"format": "recsim-bench/<name>/N"``),
-      loaded with ``baselines.agent_class(name).load(directory, device)``.
+    - A directory written by an agent's ``save`` (``recsim-bench train``): its ``config.json``
+      names the agent (``"agent"``, or ``"format": "recsim-bench/<name>/N"``), loaded with
+      ``agent_class(name).load(directory, device)``.
     - ``module:callable``: imported, then called to build the agent, with ``env_id=...`` and
       ``train_seed=...`` for those of the two parameters its signature takes (agents are often
       built per environment, trained weights loaded per seed). An attribute that already is an
@@ -924,16 +919,13 @@ def load_policy(spec: str, env_id: str | None = None, train_seed: int | None = N
         except ValueError as error:
             raise ValueError(f"{path}: not a checkpoint directory with a readable config.json ({error})") from None
         name = _checkpoint_agent_name(record, path)
-        try:
-            from baselines import agent_class
-        except ImportError:
-            raise ValueError("loading a checkpoint needs the reference agents (pip install recsim-bench[baselines])") from None
-        return agent_class(name).load(str(path), device=device)
+        cls = agent_class(name)
+        if not learns(cls):
+            raise ValueError(f"{path}: agent {name!r} does not learn, so it has no checkpoint to load")
+        return cls.load(str(path), device=device)
     module_name, sep, attribute = spec.partition(":")
     untrained = _untrained_reference_agent(spec)
     if untrained is not None:
-        from baselines import make_agent
-
         return make_agent(spec, env_id)
     if not sep or not module_name or not attribute:
         raise ValueError(f"policy {spec!r} is neither a directory, 'module:callable' nor a reference agent that does not learn")

@@ -2,8 +2,8 @@
 
 The job model
 -------------
-A *job* is one :class:`Job`: an agent of ``baselines`` on one environment of the protocol, with one
-training seed. :func:`run_job` builds the agent with ``baselines.make_agent``; an agent that learns
+A *job* is one :class:`Job`: an agent (by name, :mod:`recsim_bench.agents`) on one environment of the protocol, with one
+training seed. :func:`run_job` builds the agent with :func:`recsim_bench.agents.make_agent`; an agent that learns
 (its class has ``train``: ridge-greedy, ppo, slateq, sb3-ppo) trains for the protocol entry's
 ``train_steps`` with the training seed (or fewer, when its config sets its own ``train_steps``:
 ridge-greedy's regression stops at 50,000), then every agent is evaluated under the protocol
@@ -81,6 +81,7 @@ from typing import IO, Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
+from recsim_bench.agents import agent_class, learns, make_agent
 from recsim_bench.envs import NAMESPACE
 from recsim_bench.files import MAX_CONFIG_BYTES, MAX_CONFIG_DEPTH, read_json_strict, write_json_atomic
 from recsim_bench.scoring.leaderboard import write_leaderboard
@@ -168,16 +169,12 @@ def resolve_envs(envs: str | Sequence[str], protocol: Protocol) -> list[str]:
 
 
 def trains(agent: str) -> bool:
-    """Whether the ``baselines`` agent ``agent`` learns (its class has ``train``); an unknown name raises ``ValueError``."""
-    from baselines import AGENTS, agent_class
-
-    if agent not in AGENTS:
-        raise ValueError(f"agents: unknown agent {agent!r}; allowed: {', '.join(sorted(AGENTS))}")
+    """Whether the agent named ``agent`` learns (its class has ``train``): the one list of which agents train.
+    An unknown name, or one whose package lacks a dependency, raises ``ValueError``."""
     try:
-        cls = agent_class(agent)
-    except ImportError as error:
-        raise ValueError(f"agents: {agent} needs {error.name} (pip install 'recsim-bench[baselines]')") from None
-    return callable(getattr(cls, "train", None))
+        return learns(agent_class(agent))
+    except ValueError as error:
+        raise ValueError(f"agents: {error}") from None
 
 
 def plan(agents: Sequence[str], envs: str | Sequence[str], seeds: int | None, protocol: Protocol) -> list[Job]:
@@ -224,30 +221,77 @@ def is_finished(job: Job, protocol: Protocol, results_dir: Path) -> bool:
 
 
 # ----------------------------------------------------------------------------- one job
+def verbosity(name: str, verbose: bool) -> dict[str, Any]:
+    """The config override that switches agent ``name``'s progress lines on or off (``{}`` when it has none)."""
+    return {"verbose": verbose} if "verbose" in {field.name for field in dataclasses.fields(agent_class(name).Config)} else {}
+
+
+def can_resume(agent: Any) -> bool:
+    """Whether ``agent``'s ``train`` continues from a checkpoint (takes ``resume_from``)."""
+    return "resume_from" in inspect.signature(agent.train).parameters
+
+
+def train_and_save(
+    agent: Any,
+    name: str,
+    env_id: str,
+    steps: int,
+    seed: int,
+    out: Path | str,
+    device: str = "auto",
+    env_kwargs: dict[str, Any] | None = None,
+    resume: bool = False,
+) -> tuple[dict[str, Any], float]:
+    """Train ``agent`` (named ``name``) on ``env_id`` and save it to ``out``: the one training path of
+    ``recsim-bench train``, :func:`run_job` and ``benchmarks/``.
+
+    ``out`` (created if needed) gets the agent's logs and weights and ``run.json``: the agent,
+    environment, budget, seed, device, config and the training summary (non-finite numbers as
+    ``null``), which is what :func:`~recsim_bench.scoring.results.evaluate` reads a checkpoint's
+    training steps and wall time from. With ``resume`` and a checkpoint in ``out``, training
+    continues from it (an agent that cannot resume raises ``ValueError``). Returns the
+    ``run.json`` record and the seconds this call trained for (a resumed run: the resumed part).
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    options = {}
+    if resume and (out / "config.json").is_file():
+        if not can_resume(agent):
+            raise ValueError(f"--resume: agent {name!r} cannot resume; allowed: agents whose train takes resume_from")
+        options = {"resume_from": str(out)}
+    start = time.perf_counter()
+    summary = agent.train(env_id, steps, seed, device=device, env_kwargs=env_kwargs, log_dir=str(out), **options)
+    seconds = time.perf_counter() - start
+    summary = {key: None if isinstance(v, float) and not np.isfinite(v) else v for key, v in summary.items()}  # strict JSON
+    agent.save(str(out))
+    run = {
+        "agent": name,
+        "env_id": env_id,
+        "env_kwargs": env_kwargs or {},
+        "steps": steps,
+        "seed": seed,
+        "device": device,
+        "config": dataclasses.asdict(agent.config),
+        "summary": summary,
+    }
+    write_json_atomic(out / "run.json", run)
+    return run, seconds
+
+
 def run_job(job: Job, protocol: Protocol, out_dir: str, device: str = "auto") -> dict[str, Any]:
     """Train ``job``'s agent (when it learns) and evaluate it under ``protocol``; returns the result, not yet written.
 
-    Training writes into :meth:`Job.checkpoint_dir` and resumes from a checkpoint there when the
-    agent's ``train`` takes ``resume_from``; the trained weights are saved there at the end.
-    Progress output of the agent (``verbose``) is switched off.
+    Training (:func:`train_and_save`) writes into :meth:`Job.checkpoint_dir` and resumes from a
+    checkpoint there when the agent can. Progress output of the agent (``verbose``) is switched off.
     """
-    from baselines import agent_class, make_agent
-
-    quiet = {"verbose": False} if "verbose" in {field.name for field in dataclasses.fields(agent_class(job.agent).Config)} else {}
-    agent = make_agent(job.agent, job.env_id, quiet)
+    agent = make_agent(job.agent, job.env_id, verbosity(job.agent, False))
     train_steps = train_wall_time = None
     if job.seed is not None:
-        checkpoint = job.checkpoint_dir(out_dir)
-        resume = {}
-        if (checkpoint / "config.json").is_file() and "resume_from" in inspect.signature(agent.train).parameters:
-            resume = {"resume_from": str(checkpoint)}
-        start = time.perf_counter()
-        summary = agent.train(
-            job.env_id, training_budget(agent, protocol.env(job.env_id).train_steps), job.seed, device=device, log_dir=str(checkpoint), **resume
+        budget = training_budget(agent, protocol.env(job.env_id).train_steps)
+        run, train_wall_time = train_and_save(
+            agent, job.agent, job.env_id, budget, job.seed, job.checkpoint_dir(out_dir), device, resume=can_resume(agent)
         )
-        train_wall_time = time.perf_counter() - start
-        train_steps = int(summary["steps"])  # what it trained on in all, resumed part included
-        agent.save(str(checkpoint))
+        train_steps = int(run["summary"]["steps"])  # what it trained on in all, resumed part included
     (result,) = evaluate(
         agent,
         protocol,
@@ -642,7 +686,10 @@ __all__ = [
     "plan",
     "resolve_envs",
     "run",
+    "can_resume",
     "run_job",
+    "train_and_save",
+    "verbosity",
     "summary_table",
     "trains",
     "valid_results",
