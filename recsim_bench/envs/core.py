@@ -22,6 +22,7 @@ from gymnasium.vector.utils import batch_space
 from numpy.typing import NDArray
 
 from recsim_bench import rng, tasks
+from recsim_bench.checks import check_integer, is_integer
 from recsim_bench.parts import build_part, build_reward
 from recsim_bench.simulator import SimState, Simulator, StepDraws, StepResult, concatenate_states, has_repeats
 
@@ -290,7 +291,7 @@ def _available_cores() -> int:
 def _thread_count(num_threads: Any, num_envs: int) -> int:
     if num_threads is None:
         return max(1, min(_available_cores(), num_envs // MIN_ROWS_PER_THREAD))
-    if isinstance(num_threads, bool) or not isinstance(num_threads, (int, np.integer)) or num_threads < 1:
+    if not (is_integer(num_threads) and num_threads >= 1):
         raise ValueError(f"num_threads must be an integer >= 1 or None (automatic), got {num_threads!r}")
     return int(min(num_threads, num_envs))
 
@@ -335,17 +336,16 @@ class RecVectorEnv(VectorEnv):
         memory_limit: int | None = None,
         **kwargs: Any,
     ) -> None:
-        if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
-            raise ValueError(f"num_envs must be an integer >= 1, got {num_envs!r}")
+        num_envs = check_integer(num_envs, "num_envs", 1)
         mode = _autoreset_mode(autoreset_mode)
         default_split = tasks.split_code(split)
-        threads = _thread_count(num_threads, int(num_envs))
+        threads = _thread_count(num_threads, num_envs)
         self.sim = build_simulator(
             self.defaults, kwargs, ("num_envs", "autoreset_mode", "split", "num_threads", "memory_limit"),
-            rows=int(num_envs), memory_limit=memory_limit,
+            rows=num_envs, memory_limit=memory_limit,
         )
         self.metadata = {**self.metadata, "autoreset_mode": mode}
-        self.num_envs = int(num_envs)
+        self.num_envs = num_envs
         self.single_observation_space = self.sim.observation_space
         self.single_action_space = SlateSpace(self.sim.num_candidates, self.sim.slate_size)
         self.observation_space = _stacked_observation_space(self.single_observation_space, self.num_envs)

@@ -26,6 +26,7 @@ from gymnasium.vector import AutoresetMode, VectorActionWrapper, VectorEnv, Vect
 from numpy.typing import NDArray
 
 from recsim_bench import rng, tasks
+from recsim_bench.checks import check_integer
 from recsim_bench.envs.core import SlateSpace, _check_options, _row_seeds, _seed_to_int, _stacked_box
 from recsim_bench.parts.response import BINARY_BEHAVIOURS
 
@@ -70,13 +71,6 @@ def reward_bounds(env: gym.Env | VectorEnv) -> tuple[float, float]:
         low = low + min(weight, 0.0) * sim.slate_size
         high = high + max(weight, 0.0) * sim.slate_size
     return low, high
-
-
-def _check_episodes_per_trial(episodes_per_trial: Any) -> int:
-    value = episodes_per_trial
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"episodes_per_trial must be an integer >= 1, got {value!r}")
-    return int(value)
 
 
 def _trial_space(
@@ -176,7 +170,7 @@ class Trial(gym.Wrapper, gym.utils.RecordConstructorArgs):
     def __init__(self, env: gym.Env, episodes_per_trial: int, split: str = "train") -> None:
         gym.utils.RecordConstructorArgs.__init__(self, episodes_per_trial=episodes_per_trial, split=split)
         gym.Wrapper.__init__(self, env)
-        self.episodes_per_trial = _check_episodes_per_trial(episodes_per_trial)
+        self.episodes_per_trial = check_integer(episodes_per_trial, "episodes_per_trial", 1)
         tasks.split_code(split)
         self.split = split
         self.observation_space = _trial_space(
@@ -274,7 +268,7 @@ class TrialVector(VectorWrapper):
                 "TrialVector needs a vector env with autoreset_mode='same_step' (so that a trial's next user "
                 f"starts in the step its last session ends), got {env.metadata.get('autoreset_mode')}"
             )
-        self.episodes_per_trial = _check_episodes_per_trial(episodes_per_trial)
+        self.episodes_per_trial = check_integer(episodes_per_trial, "episodes_per_trial", 1)
         self._split_code = tasks.split_code(split)
         self.split = split
         self.single_observation_space = _trial_space(
