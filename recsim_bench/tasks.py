@@ -59,6 +59,21 @@ def sample_tasks(n: int, split: str, generator: np.random.Generator) -> list[Tas
     return [{"split": split, "user": int(user)} for user in users]
 
 
+def task_from_options(options: dict[str, Any] | None) -> Any:
+    """The task in a reset's ``options`` (``None`` when absent); any key but ``"task"`` is refused.
+
+    The task itself is not checked here: a single env takes one task, a vector env one or a list.
+    """
+    if options is None:
+        return None
+    if not isinstance(options, dict):
+        raise ValueError(f"reset options must be a dict with the key 'task', or None; got {options!r}")
+    unknown = sorted(set(options) - {"task"})
+    if unknown:
+        raise ValueError(f"reset options: unknown key(s) {unknown}; allowed: ['task']")
+    return options.get("task")
+
+
 def task_rows(tasks: Any, num_rows: int, default_split: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """Per-row ``(split codes, user indices)`` from ``None`` (fresh users of ``default_split``),
     one task for every row, or a list of ``num_rows`` tasks or ``None``s; user ``-1`` means a fresh user."""

@@ -27,8 +27,9 @@ from numpy.typing import NDArray
 
 from recsim_bench import rng, tasks
 from recsim_bench.checks import check_integer
-from recsim_bench.envs.core import SlateSpace, _check_options, _row_seeds, _seed_to_int, _stacked_box
+from recsim_bench.envs.spaces import SlateSpace, stacked_dict_space
 from recsim_bench.parts.response import BINARY_BEHAVIOURS
+from recsim_bench.seeding import check_seed, draw_seed, row_seeds
 
 #: The keys a trial adds to the observation.
 TRIAL_KEYS = ("boundary", "episode_in_trial", "prev_reward", "prev_slate")
@@ -185,15 +186,15 @@ class Trial(gym.Wrapper, gym.utils.RecordConstructorArgs):
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         """Start a trial (see the class docstring for its user)."""
-        task = _check_options(options)  # the seed and the task are checked before anything changes
+        task = tasks.task_from_options(options)  # the seed and the task are checked before anything changes
         if seed is not None:
-            seed = _seed_to_int(seed)
+            seed = check_seed(seed)
         if task is not None:
             tasks.check_task(task)
         if seed is not None:
             self._key, self._trial = _trial_keys([seed]), 0
         elif self._key is None:
-            self._key, self._trial = _trial_keys([int(self.np_random.integers(2**62))]), 0
+            self._key, self._trial = _trial_keys([draw_seed(self.np_random)]), 0
         else:
             self._trial += 1
         if task is None:
@@ -274,9 +275,7 @@ class TrialVector(VectorWrapper):
         self.single_observation_space = _trial_space(
             env.single_observation_space, env.single_action_space, self.episodes_per_trial, reward_bounds(env)
         )
-        self.observation_space = spaces.Dict(
-            {key: _stacked_box(box, self.num_envs) for key, box in self.single_observation_space.spaces.items()}
-        )
+        self.observation_space = stacked_dict_space(self.single_observation_space, self.num_envs)
         self._slate_size = env.single_action_space.slate_size
         n = self.num_envs
         self._keys: NDArray[np.uint64] | None = None
@@ -291,15 +290,14 @@ class TrialVector(VectorWrapper):
 
     def reset(self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None):
         """Start a trial in every row (see the class docstring for the users)."""
-        task = _check_options(options)
+        task = tasks.task_from_options(options)
         n = self.num_envs
-        seeds = _row_seeds(seed, n)  # the seeds and the tasks are checked before anything changes
+        seeds = row_seeds(seed, n)  # the seeds and the tasks are checked before anything changes
         split, user = tasks.task_rows(task, n, self._split_code)
         if seeds is not None:
             self._keys, self._trial = _trial_keys(seeds), np.zeros(n, dtype=np.int64)
         elif self._keys is None:
-            base = int(self.np_random.integers(2**62))
-            self._keys, self._trial = _trial_keys([base + i for i in range(n)]), np.zeros(n, dtype=np.int64)
+            self._keys, self._trial = _trial_keys(row_seeds(draw_seed(self.np_random), n)), np.zeros(n, dtype=np.int64)
         else:
             self._trial += 1
         user = np.where(user < 0, _trial_users(self._keys, self._trial), user)
