@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 import recsim_bench  # noqa: F401  (registers the RecSimBench/* ids)
 from recsim_bench import rng
 from recsim_bench.parts import build_reward
+from recsim_bench.parts.base import categorical
 from recsim_bench.parts.choice import (
     AlwaysFirst,
     ExponentialCascade,
@@ -485,3 +486,10 @@ def test_uniforms_are_in_the_open_unit_interval_with_uniform_moments() -> None:
     # Five standard errors: a false alarm has probability below 1e-6.
     assert abs(u.mean() - 0.5) < 5 * np.sqrt(1 / 12 / n)
     assert abs(u.var() - 1 / 12) < 5 * np.sqrt((1 / 80 - 1 / 144) / n)
+
+
+def test_categorical_draws_by_the_inverse_cdf() -> None:
+    """probs (0.5, 0.25, 0.25): cumulative bounds 0.5 and 0.75; a uniform on a bound goes to the next category."""
+    u = np.array([0.0, 0.49, 0.5, 0.74, 0.75, 0.999])
+    assert_array_equal(categorical(u, np.array([0.5, 0.25, 0.25])), [0, 0, 1, 1, 2, 2])
+    assert_array_equal(categorical(u, np.array([1.0])), np.zeros(6))

@@ -97,6 +97,13 @@ def sum_last(values: NDArray) -> NDArray:
     return total
 
 
+def categorical(u: NDArray[np.float64], probs: NDArray[np.float64]) -> NDArray[np.int64]:
+    """Category indices drawn from uniforms ``u`` by the inverse CDF of ``probs``: index ``i`` where ``u`` falls
+    in ``[probs[0] + ... + probs[i - 1], probs[0] + ... + probs[i])``."""
+    cumulative = np.cumsum(probs)[:-1]
+    return np.searchsorted(cumulative, u, side="right").astype(np.int64)
+
+
 def unit_rows(vectors: NDArray[np.float64]) -> NDArray[np.float64]:
     """Rows of ``vectors`` (last axis) scaled to unit length, a zero row left zero; see :func:`sum_last`."""
     norm = np.sqrt(sum_last(vectors * vectors))
