@@ -79,7 +79,18 @@ def build_simulator(
 LOOKAHEAD = 32
 
 
-class RecEnv(gym.Env):
+class TaskSampling:
+    """Meta-RL's task sampler, the same in both shells: draws from the shell's ``np_random`` unless given a seed."""
+
+    np_random: np.random.Generator
+
+    def sample_tasks(self, n: int, split: str = "train", seed: int | None = None) -> list[tasks.Task]:
+        """``n`` distinct users of ``split`` as task records, from ``seed`` (or the env's ``np_random``)."""
+        generator = self.np_random if seed is None else np.random.default_rng(check_seed(seed))
+        return tasks.sample_tasks(n, split, generator)
+
+
+class RecEnv(TaskSampling, gym.Env):
     """One user at a time over the batched simulator (see the registered subclasses for the cards).
 
     Args:
@@ -117,11 +128,6 @@ class RecEnv(gym.Env):
             raise ValueError(f"state must have 1 row, got {len(state)}")
         self._state, self._key, self._episode = state, state.key, int(state.episode[0])
         self._lookahead, self._episode_over = None, False
-
-    def sample_tasks(self, n: int, split: str = "train", seed: int | None = None) -> list[tasks.Task]:
-        """``n`` distinct users of ``split`` as task records, from ``seed`` (or the env's ``np_random``)."""
-        generator = self.np_random if seed is None else np.random.default_rng(check_seed(seed))
-        return tasks.sample_tasks(n, split, generator)
 
     def set_task(self, task: tasks.Task | None) -> None:
         """Serve ``task``'s user from the next reset on; ``None`` returns to a fresh user per episode."""
@@ -211,7 +217,7 @@ def _autoreset_mode(mode: Any) -> AutoresetMode:
     )
 
 
-class RecVectorEnv(VectorEnv):
+class RecVectorEnv(TaskSampling, VectorEnv):
     """N users stepped together by the batched simulator.
 
     Args:
@@ -282,11 +288,6 @@ class RecVectorEnv(VectorEnv):
         if self._pool is None:
             return [function(b) for b in range(len(self._blocks))]
         return list(self._pool.map(function, range(len(self._blocks))))
-
-    def sample_tasks(self, n: int, split: str = "train", seed: int | None = None) -> list[tasks.Task]:
-        """``n`` distinct users of ``split`` as task records, from ``seed`` (or the env's ``np_random``)."""
-        generator = self.np_random if seed is None else np.random.default_rng(check_seed(seed))
-        return tasks.sample_tasks(n, split, generator)
 
     def set_task(
         self, task: tasks.Task | list[tasks.Task | None] | None, rows: NDArray[np.integer] | None = None
