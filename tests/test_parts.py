@@ -405,6 +405,12 @@ def test_reward_refuses_bad_weights(weight) -> None:
         build_reward({"click": weight}, WATCH_BEHAVIOURS)
 
 
+def test_reward_takes_numpy_weights_as_floats() -> None:
+    reward = build_reward({"click": np.float32(0.5), "watch_time": np.int64(2)}, WATCH_BEHAVIOURS)
+    assert reward.weights == (("click", 0.5), ("watch_time", 2.0))
+    assert all(type(weight) is float for _, weight in reward.weights)
+
+
 # ---------------------------------------------------------------- the oracle
 def _proportional_watch_reward(interest: float, budget: float) -> float:
     """Click probability (u + 1) / ((u + 1) + 2) of a video shown alone times the watch time min(4, budget)."""
