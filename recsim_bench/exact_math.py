@@ -20,7 +20,7 @@ inherit the error of ``exp`` and ``log`` (``power`` loses about ``|exponent * lo
   that ``k * ln2_hi`` is exact, then the (6, 6) Padé approximant of ``exp(r)``, ``P(r) / P(-r)``
   (Baker and Graves-Morris, *Padé Approximants*, 1996; error below 1e-18 on that interval), times
   ``2**k`` as two factors so that only the last product rounds (to a subnormal, 0 or ``inf``).
-- ``log``: ``x = m 2**e`` with ``m`` in ``[sqrt(1/2), sqrt(2)]``, ``s = (m - 1) / (m + 1)`` and
+- ``log`` (and ``log_ordinary``, for inputs known to be positive, finite and normal): ``x = m 2**e`` with ``m`` in ``[sqrt(1/2), sqrt(2)]``, ``s = (m - 1) / (m + 1)`` and
   ``log(m) = 2 atanh(s) = 2 (s + s**3 / 3 + s**5 / 5 + ...)`` to ``s**21`` (``|s| <= 0.172``).
 - ``cos_turns``: ``cos(2 pi t)`` by exact reduction of ``t`` to ``[0, 1/4]`` turns and the Taylor
   series of ``cos`` to ``z**20`` on ``[0, pi/2]``.
@@ -86,8 +86,14 @@ def exp(x: ArrayLike) -> NDArray[np.float64]:
     return result
 
 
-def _log_normal_positive(x: NDArray[np.float64]) -> NDArray[np.float64]:
-    """``log(x)`` for positive, finite, normal ``x`` (the caller sees to the other cases)."""
+def log_ordinary(x: ArrayLike) -> NDArray[np.float64]:
+    """:func:`log` of ``x`` known to be ordinary: positive, finite and normal (at least ``2**-1022``).
+
+    The same bits as :func:`log` there, without its three passes over ``x`` for the special values;
+    for any other ``x`` the result is meaningless (e.g. ``log_ordinary(0.0)`` is finite). Uniforms in
+    ``(0, 1)`` such as :func:`recsim_bench.rng.uniforms` gives are ordinary.
+    """
+    x = np.asarray(x, dtype=np.float64)
     bits = x.view(np.int64)
     exponent = (bits >> 52) - 1023
     big = (bits & _MANTISSA) > _SQRT2_MANTISSA  # mantissa above sqrt(2): use m / 2 and exponent + 1
@@ -108,11 +114,11 @@ def log(x: ArrayLike) -> NDArray[np.float64]:
     x = np.asarray(x, dtype=np.float64)
     ordinary = (x >= _SMALLEST_NORMAL) & (x < np.inf)
     if ordinary.all():
-        return _log_normal_positive(x)
+        return log_ordinary(x)
     subnormal = (x > 0.0) & (x < _SMALLEST_NORMAL)
     scaled = np.where(ordinary, x, 1.0)
     np.multiply(x, 2.0**54, out=scaled, where=subnormal)  # now normal: log(x) = log(scaled) - 54 ln 2
-    result = _log_normal_positive(scaled)
+    result = log_ordinary(scaled)
     result -= subnormal * (54.0 * _LN2_LO)
     result -= subnormal * (54.0 * _LN2_HI)
     special = np.where(x == 0.0, -np.inf, np.where(x == np.inf, np.inf, np.nan))

@@ -127,8 +127,9 @@ def normals(u1: NDArray[np.float64], u2: NDArray[np.float64]) -> NDArray[np.floa
     """Standard normals from two arrays of uniforms by the Box-Muller transform ``sqrt(-2 log u1) cos(2 pi u2)``.
 
     ``log`` and ``cos`` are :mod:`recsim_bench.exact_math`'s, so a normal is the same bits on every machine.
+    ``u1`` must lie in ``(0, 1)``, as :func:`uniforms` gives, so that its log needs no special cases.
     """
-    radius = -2.0 * exact_math.log(u1)
+    radius = -2.0 * exact_math.log_ordinary(u1)
     return np.sqrt(radius, out=radius) * exact_math.cos_turns(u2)
 
 

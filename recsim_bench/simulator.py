@@ -17,6 +17,7 @@ from gymnasium import spaces
 from numpy.typing import NDArray
 
 from recsim_bench import rng
+from recsim_bench.checks import check_integer, is_integer
 from recsim_bench.parts import ChoiceModel, ItemModel, ResponseModel, Reward, UserModel
 from recsim_bench.parts.base import take_rows
 from recsim_bench.parts.items import Items
@@ -169,11 +170,8 @@ class Simulator:
         rows: int = 1,
         memory_limit: int | None = None,
     ) -> None:
-        for name, value, low in (
-            ("num_candidates", num_candidates, 1), ("slate_size", slate_size, 1), ("max_steps", max_steps, 1), ("rows", rows, 1)
-        ):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+        for name, value in (("num_candidates", num_candidates), ("slate_size", slate_size), ("max_steps", max_steps), ("rows", rows)):
+            check_integer(value, name, 1)
         if slate_size > num_candidates:
             raise ValueError(f"slate_size must be <= num_candidates ({num_candidates}), got {slate_size}")
         item_model.check_num_candidates(int(num_candidates))
@@ -406,7 +404,7 @@ class Simulator:
 
 
 def _check_memory(estimate: int, memory_limit: Any) -> None:
-    if memory_limit is not None and (isinstance(memory_limit, bool) or not isinstance(memory_limit, (int, np.integer)) or memory_limit < 1):
+    if memory_limit is not None and not (is_integer(memory_limit) and memory_limit >= 1):
         raise ValueError(f"memory_limit must be a number of bytes >= 1, or None for the available memory; got {memory_limit!r}")
     limit = available_memory() if memory_limit is None else int(memory_limit)
     if limit is not None and estimate > limit:

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from recsim_bench.checks import check_integer
 from recsim_bench.rng import MAX_USERS, SPLITS
 
 Task = dict[str, Any]
@@ -32,10 +33,8 @@ def check_task(task: Any, argument: str = "task") -> tuple[int, int]:
     """``(split code, user index)`` of a task record; a malformed one raises ``ValueError`` naming ``argument``."""
     if not isinstance(task, dict) or set(task) != {"split", "user"}:
         raise ValueError(f'{argument} must be a dict {{"split": {list(SPLITS)}, "user": int}}, got {task!r}')
-    user = task["user"]
-    if isinstance(user, bool) or not isinstance(user, (int, np.integer)) or not 0 <= user < MAX_USERS:
-        raise ValueError(f"{argument}['user'] must be an integer in [0, 2**62), got {user!r}")
-    return split_code(task["split"], f"{argument}['split']"), int(user)
+    user = check_integer(task["user"], f"{argument}['user']", 0, MAX_USERS)
+    return split_code(task["split"], f"{argument}['split']"), user
 
 
 def make_task(split: str, user: int) -> Task:
@@ -52,13 +51,27 @@ def task_id(task: Task) -> str:
 
 def sample_tasks(n: int, split: str, generator: np.random.Generator) -> list[Task]:
     """``n`` distinct users of ``split``, drawn uniformly from the split's 2**62 users with ``generator``."""
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be an integer >= 1, got {n!r}")
+    n = check_integer(n, "n", 1)
     split_code(split)
-    users = generator.integers(0, MAX_USERS, size=int(n))
+    users = generator.integers(0, MAX_USERS, size=n)
     while len(np.unique(users)) < len(users):  # a repeat among 2**62 users: practically never
-        users = generator.integers(0, MAX_USERS, size=int(n))
+        users = generator.integers(0, MAX_USERS, size=n)
     return [{"split": split, "user": int(user)} for user in users]
+
+
+def task_from_options(options: dict[str, Any] | None) -> Any:
+    """The task in a reset's ``options`` (``None`` when absent); any key but ``"task"`` is refused.
+
+    The task itself is not checked here: a single env takes one task, a vector env one or a list.
+    """
+    if options is None:
+        return None
+    if not isinstance(options, dict):
+        raise ValueError(f"reset options must be a dict with the key 'task', or None; got {options!r}")
+    unknown = sorted(set(options) - {"task"})
+    if unknown:
+        raise ValueError(f"reset options: unknown key(s) {unknown}; allowed: ['task']")
+    return options.get("task")
 
 
 def task_rows(tasks: Any, num_rows: int, default_split: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:

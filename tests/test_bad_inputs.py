@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 import recsim_bench  # noqa: F401  (registers the suite)
 from recsim_bench.parts import build_part
+from recsim_bench.seeding import row_seeds
 from recsim_bench.wrappers import Trial, make_trial_vector
 
 ENV_ID = "RecSimBench/InterestEvolution-v0"
@@ -94,6 +95,13 @@ def test_a_numpy_seed_is_the_same_python_seed_in_both_shells(seed: int, numpy_ty
         np.testing.assert_array_equal(single.reset(seed=np.int64(seed))[0]["user"], single.reset(seed=seed)[0]["user"])
 
 
+def test_row_seeds_known_answers() -> None:
+    assert row_seeds(5, 3) == [5, 6, 7]
+    assert row_seeds([9, np.uint64(2)], 2) == [9, 2] and all(type(seed) is int for seed in row_seeds([np.int8(1)], 1))
+    assert row_seeds(None, 3) is None
+    assert row_seeds(2**64 - 3, 3) == [2**64 - 3, 2**64 - 2, 2**64 - 1]
+
+
 def test_a_vector_seed_whose_rows_would_pass_2_64_is_refused() -> None:
     vector = _vector()
     vector.reset(seed=2**64 - N)  # the last row's seed is 2**64 - 1
@@ -103,6 +111,23 @@ def test_a_vector_seed_whose_rows_would_pass_2_64_is_refused() -> None:
         vector.reset(seed=[0, 1, 2**64, 3])
     with pytest.raises(ValueError, match=re.escape(f"seed must be an int or a list of {N} ints, got 1 seeds")):
         vector.reset(seed=[0])
+
+
+def test_a_first_reset_without_a_seed_draws_it_below_2_62_from_np_random_in_every_shell() -> None:
+    """The seed drawn from ``np_random`` is the same in the single env, row 0 of the vector env and the trial wrappers."""
+    drawn = int(np.random.default_rng(11).integers(2**62))  # what every shell draws from this generator
+    single, vector = _single(), _vector()
+    single.np_random, vector.np_random = np.random.default_rng(11), np.random.default_rng(11)
+    unseeded, unseeded_rows = single.reset()[0], vector.reset()[0]
+    twin_rows = _vector().reset(seed=drawn)[0]
+    for key in ("user", "candidates"):
+        np.testing.assert_array_equal(unseeded[key], _single().reset(seed=drawn)[0][key])
+        np.testing.assert_array_equal(unseeded_rows[key], twin_rows[key])  # rows drawn + i, as from a seed
+    trial, trial_vector = Trial(gym.make(ENV_ID), 2), make_trial_vector(ENV_ID, N, 2)
+    trial.np_random, trial_vector.np_random = np.random.default_rng(11), np.random.default_rng(11)
+    assert trial.reset()[1]["task"] == Trial(gym.make(ENV_ID), 2).reset(seed=drawn)[1]["task"]
+    rows = trial_vector.reset()[1]["task"]["user"]
+    np.testing.assert_array_equal(rows, make_trial_vector(ENV_ID, N, 2).reset(seed=drawn)[1]["task"]["user"])
 
 
 # ---------------------------------------------------------------- a refused reset changes nothing

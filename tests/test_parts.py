@@ -19,8 +19,9 @@ from numpy.testing import assert_allclose, assert_array_equal
 from numpy.typing import NDArray
 
 import recsim_bench  # noqa: F401  (registers the RecSimBench/* ids)
-from recsim_bench import rng
+from recsim_bench import exact_math, rng
 from recsim_bench.parts import build_reward
+from recsim_bench.parts.base import categorical
 from recsim_bench.parts.choice import (
     AlwaysFirst,
     ExponentialCascade,
@@ -404,6 +405,12 @@ def test_reward_refuses_bad_weights(weight) -> None:
         build_reward({"click": weight}, WATCH_BEHAVIOURS)
 
 
+def test_reward_takes_numpy_weights_as_floats() -> None:
+    reward = build_reward({"click": np.float32(0.5), "watch_time": np.int64(2)}, WATCH_BEHAVIOURS)
+    assert reward.weights == (("click", 0.5), ("watch_time", 2.0))
+    assert all(type(weight) is float for _, weight in reward.weights)
+
+
 # ---------------------------------------------------------------- the oracle
 def _proportional_watch_reward(interest: float, budget: float) -> float:
     """Click probability (u + 1) / ((u + 1) + 2) of a video shown alone times the watch time min(4, budget)."""
@@ -485,3 +492,19 @@ def test_uniforms_are_in_the_open_unit_interval_with_uniform_moments() -> None:
     # Five standard errors: a false alarm has probability below 1e-6.
     assert abs(u.mean() - 0.5) < 5 * np.sqrt(1 / 12 / n)
     assert abs(u.var() - 1 / 12) < 5 * np.sqrt((1 / 80 - 1 / 144) / n)
+
+
+def test_categorical_draws_by_the_inverse_cdf() -> None:
+    """probs (0.5, 0.25, 0.25): cumulative bounds 0.5 and 0.75; a uniform on a bound goes to the next category."""
+    u = np.array([0.0, 0.49, 0.5, 0.74, 0.75, 0.999])
+    assert_array_equal(categorical(u, np.array([0.5, 0.25, 0.25])), [0, 0, 1, 1, 2, 2])
+    assert_array_equal(categorical(u, np.array([1.0])), np.zeros(6))
+
+
+def test_log_ordinary_is_log_bit_for_bit_on_ordinary_inputs() -> None:
+    """The normals' log skips the special values, so it must agree with exact_math.log wherever those cannot occur."""
+    uniforms = _keyed_uniforms(64, 50)[:, ::3]  # a strided view, as the parts pass their uniforms
+    edges = np.array([2.0**-1022, rng.UNIFORM_LOW, 0.5, 1.0 - rng.UNIFORM_LOW, 1.0, 3.0, np.finfo(np.float64).max])
+    for x in (uniforms, edges):
+        assert_array_equal(exact_math.log_ordinary(x).view(np.int64), exact_math.log(x).view(np.int64))
+    assert exact_math.log_ordinary(1.0) == 0.0 and exact_math.log_ordinary(0.5) == -exact_math.log_ordinary(2.0)  # m = 1: e ln 2

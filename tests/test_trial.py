@@ -291,3 +291,13 @@ def test_stable_baselines3_steps_the_trial_stack_and_sees_trial_ends_only() -> N
     venv.reset()
     dones = [venv.step(np.random.default_rng(step).random((2, 10), dtype=np.float32))[2] for step in range(2 * K)]
     assert_array_equal(np.array(dones)[:, 0], [False] * (2 * K - 1) + [True])  # one trial: 3 sessions x 2 steps
+
+
+def test_both_shells_sample_the_same_tasks_from_a_seed_or_from_np_random() -> None:
+    """The users numpy's generator draws below 2**62 from the seed (or from the env's ``np_random``)."""
+    drawn = np.random.default_rng(5).integers(0, 2**62, size=3)
+    expected = [{"split": "test", "user": int(user)} for user in drawn]
+    single, vector = gym.make(CLICKS).unwrapped, gym.make_vec(CLICKS, num_envs=2, vectorization_mode="vector_entry_point")
+    assert single.sample_tasks(3, split="test", seed=5) == vector.unwrapped.sample_tasks(3, split="test", seed=5) == expected
+    single.np_random, vector.unwrapped.np_random = np.random.default_rng(5), np.random.default_rng(5)
+    assert single.sample_tasks(3, split="test") == vector.unwrapped.sample_tasks(3, split="test") == expected

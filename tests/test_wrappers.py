@@ -17,6 +17,7 @@ from gymnasium.vector import VectorObservationWrapper, VectorWrapper
 from numpy.testing import assert_array_equal
 
 import recsim_bench
+from recsim_bench.envs.spaces import SlateSpace, stacked_box, stacked_dict_space
 from recsim_bench.wrappers import FlattenObservation, FlattenVectorObservation, ScoreToSlate, ScoreToSlateVector
 from recsim_bench.wrappers import flatten, score_to_slate
 from recsim_bench.wrappers.flatten import flat_box
@@ -214,6 +215,26 @@ def test_vector_score_to_slate_sends_each_row_its_top_slate(env_id: str) -> None
 def test_wrapper_docstring_examples_run() -> None:
     for module in (flatten, score_to_slate):
         assert doctest.testmod(module).failed == 0
+
+
+# ---------------------------------------------------------------- the spaces they build on
+def test_equal_slate_spaces_hash_equal_and_serve_as_set_and_dict_keys() -> None:
+    single, same, batched = SlateSpace(10, 2, seed=1), SlateSpace(10, 2, seed=2), SlateSpace(10, 2, batch=3)
+    assert single == same and hash(single) == hash(same)  # the seed is no part of the space
+    assert single != batched and single != SlateSpace(11, 2) and single != SlateSpace(10, 3)
+    assert len({single, same, batched, SlateSpace(11, 2)}) == 3
+    assert {single: "slates"}[same] == "slates"
+    assert batched == gym.vector.utils.batch_space(single, 3) and hash(batched) == hash(gym.vector.utils.batch_space(single, 3))
+
+
+def test_stacked_spaces_share_the_bounds_of_the_single_space() -> None:
+    box = spaces.Box(low=np.array([0.0, -1.0], dtype=np.float32), high=np.float32(2.0), dtype=np.float32)
+    stacked = stacked_dict_space(spaces.Dict({"user": box}), 1000)["user"]
+    assert stacked.shape == (1000, 2) and stacked.low.strides == (0, 4)  # one copy of the bounds, not 1000
+    assert_array_equal(stacked.low[999], [0.0, -1.0])
+    assert stacked.contains(np.tile(np.array([1.0, 0.5], dtype=np.float32), (1000, 1)))
+    assert not stacked.contains(np.full((1000, 2), -0.5, dtype=np.float32))  # below the first bound
+    assert stacked_box(box, 1000) == stacked
 
 
 # ---------------------------------------------------------------- Stable-Baselines3 adapter

@@ -8,12 +8,13 @@ import gymnasium as gym
 
 from recsim_bench.envs.boredom import BoredomEnv, BoredomVectorEnv
 from recsim_bench.envs.cold_start import ColdStartEnv, ColdStartVectorEnv
-from recsim_bench.envs.core import RecEnv, RecVectorEnv, SlateSpace
+from recsim_bench.envs.core import RecEnv, RecVectorEnv
 from recsim_bench.envs.ecommerce import EcommerceEnv, EcommerceVectorEnv
 from recsim_bench.envs.interest_evolution import InterestEvolutionEnv, InterestEvolutionVectorEnv
 from recsim_bench.envs.interest_exploration import InterestExplorationEnv, InterestExplorationVectorEnv
 from recsim_bench.envs.long_term_satisfaction import LongTermSatisfactionEnv, LongTermSatisfactionVectorEnv
 from recsim_bench.envs.retention import RetentionEnv, RetentionVectorEnv
+from recsim_bench.envs.spaces import SlateSpace
 
 NAMESPACE = "RecSimBench"
 

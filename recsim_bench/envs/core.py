@@ -8,7 +8,6 @@ single env reset with seed ``s + i``, bit for bit, across episode boundaries.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -16,14 +15,21 @@ from typing import Any, Callable, ClassVar
 
 import gymnasium as gym
 import numpy as np
-from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 from numpy.typing import NDArray
 
 from recsim_bench import rng, tasks
+from recsim_bench.checks import check_integer, is_integer
+from recsim_bench.envs.spaces import SlateSpace, stacked_dict_space
 from recsim_bench.parts import build_part, build_reward
-from recsim_bench.simulator import SimState, Simulator, StepDraws, StepResult, concatenate_states, has_repeats
+from recsim_bench.seeding import check_seed, draw_seed, row_seeds
+from recsim_bench.simulator import SimState, Simulator, StepDraws, StepResult, concatenate_states
+
+# Still imported from here by cli.py, references.py and baselines/greedy.py; their new homes are
+# recsim_bench.seeding and recsim_bench.envs.spaces (these two lines go once those imports move).
+from recsim_bench.envs.spaces import random_slates  # noqa: F401
+from recsim_bench.seeding import SEED_LIMIT  # noqa: F401
 
 ENV_ARGUMENTS = (
     "item_model",
@@ -35,69 +41,6 @@ ENV_ARGUMENTS = (
     "slate_size",
     "max_steps",
 )
-
-
-def random_slates(
-    generator: np.random.Generator, batch_shape: tuple[int, ...], num_candidates: int, slate_size: int
-) -> NDArray[np.int64]:
-    """Uniformly random slates of distinct candidates, shape ``batch_shape + (slate_size,)``."""
-    keys = generator.random(batch_shape + (num_candidates,))
-    return np.argsort(keys, axis=-1, kind="stable")[..., :slate_size].astype(np.int64)
-
-
-class SlateSpace(spaces.MultiDiscrete):
-    """``MultiDiscrete([K] * S)`` whose samples never repeat a candidate and whose ``contains`` rejects repeats.
-
-    With ``batch=N`` it is the vector env's space of shape ``(N, S)``, one slate per row.
-    """
-
-    def __init__(self, num_candidates: int, slate_size: int, batch: int | None = None, seed: Any = None) -> None:
-        shape = (slate_size,) if batch is None else (batch, slate_size)
-        super().__init__(np.full(shape, num_candidates, dtype=np.int64), dtype=np.int64, seed=seed)
-        self.num_candidates = num_candidates
-        self.slate_size = slate_size
-
-    def sample(self, mask: Any = None, probability: Any = None) -> NDArray[np.int64]:
-        if mask is not None or probability is not None:
-            raise ValueError("SlateSpace.sample: mask and probability are not supported; slates are drawn uniformly")
-        return random_slates(self.np_random, self.shape[:-1], self.num_candidates, self.slate_size)
-
-    def contains(self, x: Any) -> bool:
-        return super().contains(x) and not has_repeats(np.asarray(x))
-
-    def __repr__(self) -> str:
-        return f"SlateSpace(num_candidates={self.num_candidates}, slate_size={self.slate_size}, shape={self.shape})"
-
-    def __eq__(self, other: Any) -> bool:
-        return isinstance(other, SlateSpace) and self.shape == other.shape and self.num_candidates == other.num_candidates
-
-
-@batch_space.register(SlateSpace)
-def _batch_slate_space(space: SlateSpace, n: int = 1) -> SlateSpace:
-    """Gymnasium's ``batch_space`` for slates, so that Sync/AsyncVectorEnv also sample valid slates."""
-    if len(space.shape) != 1:
-        raise ValueError(f"batch_space: can only batch a single slate space, got shape {space.shape}")
-    return SlateSpace(space.num_candidates, space.slate_size, batch=n, seed=copy.deepcopy(space.np_random))
-
-
-def _stacked_box(box: spaces.Box, n: int) -> spaces.Box:
-    """``batch_space(box, n)`` whose bounds are read-only broadcast views of ``box``'s.
-
-    Gymnasium's Box holds its bounds (and two boolean masks) in full, which for a
-    vector env of a million users costs gigabytes for bounds that are identical per
-    row. Here they are zero-stride views: the same values, no memory per row.
-    """
-    stacked = spaces.Box(low=box.low[None], high=box.high[None], dtype=box.dtype, seed=copy.deepcopy(box.np_random))
-    shape = (n, *box.shape)
-    stacked._shape = shape
-    stacked.low, stacked.high = np.broadcast_to(box.low, shape), np.broadcast_to(box.high, shape)
-    stacked.bounded_below = np.broadcast_to(box.bounded_below, shape)
-    stacked.bounded_above = np.broadcast_to(box.bounded_above, shape)
-    return stacked
-
-
-def _stacked_observation_space(space: spaces.Dict, n: int) -> spaces.Dict:
-    return spaces.Dict({key: _stacked_box(box, n) for key, box in space.spaces.items()})
 
 
 def build_simulator(
@@ -132,48 +75,22 @@ def build_simulator(
     )
 
 
-#: Seeds are below this: a row's key is its seed as a uint64, so a larger one would alias a smaller one.
-SEED_LIMIT = 2**64
-
-
-def _seed_to_int(seed: Any, argument: str = "seed") -> int:
-    """``seed`` (a Python or numpy integer, not a bool) as an int in ``[0, 2**64)``; else ``ValueError`` naming ``argument``."""
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < SEED_LIMIT:
-        raise ValueError(f"{argument} must be an integer in [0, 2**64) or None, got {seed!r}")
-    return int(seed)
-
-
-def _row_seeds(seed: Any, num_rows: int) -> list[int] | None:
-    """The seeds of ``num_rows`` rows: ``seed + i`` from one seed, a list of one per row as given, or ``None``."""
-    if seed is None:
-        return None
-    if isinstance(seed, (list, tuple, np.ndarray)):
-        if len(seed) != num_rows:
-            raise ValueError(f"seed must be an int or a list of {num_rows} ints, got {len(seed)} seeds")
-        return [_seed_to_int(s, f"seed[{i}]") for i, s in enumerate(seed)]
-    base = _seed_to_int(seed)
-    if base + num_rows > SEED_LIMIT:
-        raise ValueError(f"seed must be an integer in [0, 2**64 - {num_rows}] so that row {num_rows - 1}'s seed + {num_rows - 1} stays below 2**64, got {seed!r}")
-    return [base + i for i in range(num_rows)]
-
-
 #: Steps of randomness a single env draws at once.
 LOOKAHEAD = 32
 
 
-def _check_options(options: dict[str, Any] | None) -> Any:
-    """The task in reset ``options`` (``None`` when absent); unknown keys are refused."""
-    if options is None:
-        return None
-    if not isinstance(options, dict):
-        raise ValueError(f"reset options must be a dict with the key 'task', or None; got {options!r}")
-    unknown = sorted(set(options) - {"task"})
-    if unknown:
-        raise ValueError(f"reset options: unknown key(s) {unknown}; allowed: ['task']")
-    return options.get("task")
+class TaskSampling:
+    """Meta-RL's task sampler, the same in both shells: draws from the shell's ``np_random`` unless given a seed."""
+
+    np_random: np.random.Generator
+
+    def sample_tasks(self, n: int, split: str = "train", seed: int | None = None) -> list[tasks.Task]:
+        """``n`` distinct users of ``split`` as task records, from ``seed`` (or the env's ``np_random``)."""
+        generator = self.np_random if seed is None else np.random.default_rng(check_seed(seed))
+        return tasks.sample_tasks(n, split, generator)
 
 
-class RecEnv(gym.Env):
+class RecEnv(TaskSampling, gym.Env):
     """One user at a time over the batched simulator (see the registered subclasses for the cards).
 
     Args:
@@ -212,25 +129,20 @@ class RecEnv(gym.Env):
         self._state, self._key, self._episode = state, state.key, int(state.episode[0])
         self._lookahead, self._episode_over = None, False
 
-    def sample_tasks(self, n: int, split: str = "train", seed: int | None = None) -> list[tasks.Task]:
-        """``n`` distinct users of ``split`` as task records, from ``seed`` (or the env's ``np_random``)."""
-        generator = self.np_random if seed is None else np.random.default_rng(_seed_to_int(seed))
-        return tasks.sample_tasks(n, split, generator)
-
     def set_task(self, task: tasks.Task | None) -> None:
         """Serve ``task``'s user from the next reset on; ``None`` returns to a fresh user per episode."""
         self._task = None if task is None else tasks.check_task(task)
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         """Start an episode; ``options={"task": task}`` is :meth:`set_task` then reset."""
-        seed = None if seed is None else _seed_to_int(seed)  # checked before anything changes, as is the task
+        seed = None if seed is None else check_seed(seed)  # checked before anything changes, as is the task
         if options is not None:
-            self.set_task(_check_options(options))
+            self.set_task(tasks.task_from_options(options))
         super().reset(seed=seed)
         if seed is not None:
             self._key, self._episode = rng.row_keys([seed]), 0
         elif self._key is None:
-            self._key, self._episode = rng.row_keys([int(self.np_random.integers(2**63))]), 0
+            self._key, self._episode = rng.row_keys([draw_seed(self.np_random)]), 0
         else:
             self._episode += 1
         split, user = self._task or (self._split, -1)
@@ -290,7 +202,7 @@ def _available_cores() -> int:
 def _thread_count(num_threads: Any, num_envs: int) -> int:
     if num_threads is None:
         return max(1, min(_available_cores(), num_envs // MIN_ROWS_PER_THREAD))
-    if isinstance(num_threads, bool) or not isinstance(num_threads, (int, np.integer)) or num_threads < 1:
+    if not (is_integer(num_threads) and num_threads >= 1):
         raise ValueError(f"num_threads must be an integer >= 1 or None (automatic), got {num_threads!r}")
     return int(min(num_threads, num_envs))
 
@@ -305,7 +217,7 @@ def _autoreset_mode(mode: Any) -> AutoresetMode:
     )
 
 
-class RecVectorEnv(VectorEnv):
+class RecVectorEnv(TaskSampling, VectorEnv):
     """N users stepped together by the batched simulator.
 
     Args:
@@ -335,20 +247,19 @@ class RecVectorEnv(VectorEnv):
         memory_limit: int | None = None,
         **kwargs: Any,
     ) -> None:
-        if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
-            raise ValueError(f"num_envs must be an integer >= 1, got {num_envs!r}")
+        num_envs = check_integer(num_envs, "num_envs", 1)
         mode = _autoreset_mode(autoreset_mode)
         default_split = tasks.split_code(split)
-        threads = _thread_count(num_threads, int(num_envs))
+        threads = _thread_count(num_threads, num_envs)
         self.sim = build_simulator(
             self.defaults, kwargs, ("num_envs", "autoreset_mode", "split", "num_threads", "memory_limit"),
-            rows=int(num_envs), memory_limit=memory_limit,
+            rows=num_envs, memory_limit=memory_limit,
         )
         self.metadata = {**self.metadata, "autoreset_mode": mode}
-        self.num_envs = int(num_envs)
+        self.num_envs = num_envs
         self.single_observation_space = self.sim.observation_space
         self.single_action_space = SlateSpace(self.sim.num_candidates, self.sim.slate_size)
-        self.observation_space = _stacked_observation_space(self.single_observation_space, self.num_envs)
+        self.observation_space = stacked_dict_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         bounds = np.linspace(0, self.num_envs, threads + 1).astype(int)
         self._blocks = [slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
@@ -378,11 +289,6 @@ class RecVectorEnv(VectorEnv):
             return [function(b) for b in range(len(self._blocks))]
         return list(self._pool.map(function, range(len(self._blocks))))
 
-    def sample_tasks(self, n: int, split: str = "train", seed: int | None = None) -> list[tasks.Task]:
-        """``n`` distinct users of ``split`` as task records, from ``seed`` (or the env's ``np_random``)."""
-        generator = self.np_random if seed is None else np.random.default_rng(_seed_to_int(seed))
-        return tasks.sample_tasks(n, split, generator)
-
     def set_task(
         self, task: tasks.Task | list[tasks.Task | None] | None, rows: NDArray[np.integer] | None = None
     ) -> None:
@@ -400,15 +306,15 @@ class RecVectorEnv(VectorEnv):
 
     def reset(self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None):
         """Start an episode in every row; ``options={"task": ...}`` is :meth:`set_task` then reset."""
-        seeds = _row_seeds(seed, self.num_envs)  # checked before anything changes, as is the task
+        seeds = row_seeds(seed, self.num_envs)  # checked before anything changes, as is the task
         if options is not None:
-            self.set_task(_check_options(options))
+            self.set_task(tasks.task_from_options(options))
         super().reset(seed=None if seeds is None else seeds[0])
         if seeds is not None:
             key, episode = rng.row_keys(seeds), np.zeros(self.num_envs, dtype=np.int64)
         elif self._states is None:
-            base = int(self.np_random.integers(2**62))
-            key, episode = rng.row_keys([base + i for i in range(self.num_envs)]), np.zeros(self.num_envs, dtype=np.int64)
+            key = rng.row_keys(row_seeds(draw_seed(self.np_random), self.num_envs))
+            episode = np.zeros(self.num_envs, dtype=np.int64)
         else:
             key = np.concatenate([state.key for state in self._states])
             episode = np.concatenate([state.episode for state in self._states]) + 1

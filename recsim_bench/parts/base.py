@@ -15,6 +15,8 @@ from typing import Any, ClassVar, Mapping
 import numpy as np
 from numpy.typing import NDArray
 
+from recsim_bench import checks
+
 _REGISTRY: dict[str, dict[str, type["Part"]]] = {}
 
 PartSpec = str | Mapping[str, Any]
@@ -95,6 +97,13 @@ def sum_last(values: NDArray) -> NDArray:
     return total
 
 
+def categorical(u: NDArray[np.float64], probs: NDArray[np.float64]) -> NDArray[np.int64]:
+    """Category indices drawn from uniforms ``u`` by the inverse CDF of ``probs``: index ``i`` where ``u`` falls
+    in ``[probs[0] + ... + probs[i - 1], probs[0] + ... + probs[i])``."""
+    cumulative = np.cumsum(probs)[:-1]
+    return np.searchsorted(cumulative, u, side="right").astype(np.int64)
+
+
 def unit_rows(vectors: NDArray[np.float64]) -> NDArray[np.float64]:
     """Rows of ``vectors`` (last axis) scaled to unit length, a zero row left zero; see :func:`sum_last`."""
     norm = np.sqrt(sum_last(vectors * vectors))
@@ -102,11 +111,13 @@ def unit_rows(vectors: NDArray[np.float64]) -> NDArray[np.float64]:
 
 
 # Validation helpers used by the parts' __post_init__: each names the part and the parameter.
+def _label(part: Part, field: str) -> str:
+    """How a message names a part's parameter: ``kind 'name': field``."""
+    return f"{part.kind} {part.name!r}: {field}"
+
+
 def _number(part: Part, field: str) -> float:
-    value = getattr(part, field)
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{part.kind} {part.name!r}: {field} must be a number, got {value!r}")
-    return float(value)
+    return checks.check_number(getattr(part, field), _label(part, field))
 
 
 def check_positive(part: Part, field: str, strict: bool = True) -> None:
@@ -114,51 +125,50 @@ def check_positive(part: Part, field: str, strict: bool = True) -> None:
     ok = np.isfinite(value) and (value > 0 if strict else value >= 0)
     if not ok:
         bound = "> 0" if strict else ">= 0"
-        raise ValueError(f"{part.kind} {part.name!r}: {field} must be a finite number {bound}, got {value!r}")
+        raise ValueError(f"{_label(part, field)} must be a finite number {bound}, got {value!r}")
 
 
 def check_range(part: Part, field: str, low: float, high: float) -> None:
     value = _number(part, field)
     if not (np.isfinite(value) and low <= value <= high):
-        raise ValueError(f"{part.kind} {part.name!r}: {field} must be in [{low}, {high}], got {value!r}")
+        raise ValueError(f"{_label(part, field)} must be in [{low}, {high}], got {value!r}")
 
 
 def check_integer(part: Part, field: str, low: int) -> None:
-    value = getattr(part, field)
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{part.kind} {part.name!r}: {field} must be an integer >= {low}, got {value!r}")
+    """The parameter ``field`` of ``part`` is an integer >= ``low`` (:func:`recsim_bench.checks.check_integer`)."""
+    checks.check_integer(getattr(part, field), _label(part, field), low)
 
 
 def check_nonnegative(part: Part, field: str) -> None:
     """Every entry of a number or (nested) list of numbers is finite and >= 0 (NaN fails every comparison, so it is named)."""
     values = _numbers(part, field)
     if not np.all(np.isfinite(values) & (values >= 0)):
-        raise ValueError(f"{part.kind} {part.name!r}: {field} must be finite and >= 0, got {getattr(part, field)!r}")
+        raise ValueError(f"{_label(part, field)} must be finite and >= 0, got {getattr(part, field)!r}")
 
 
 def check_finite(part: Part, field: str) -> None:
     value = _numbers(part, field)
     if not np.all(np.isfinite(value)):
-        raise ValueError(f"{part.kind} {part.name!r}: {field} must be finite, got {getattr(part, field)!r}")
+        raise ValueError(f"{_label(part, field)} must be finite, got {getattr(part, field)!r}")
 
 
 def _numbers(part: Part, field: str) -> NDArray[np.float64]:
     """A parameter that is a number or a (nested) list of numbers, as a float array."""
     value = getattr(part, field)
     flat = np.ravel(np.asarray(value, dtype=object)) if not isinstance(value, str) else [value]
-    if any(isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) for v in flat):
-        raise ValueError(f"{part.kind} {part.name!r}: {field} must be a number or a list of numbers, got {value!r}")
+    if not all(checks.is_number(v) for v in flat):
+        raise ValueError(f"{_label(part, field)} must be a number or a list of numbers, got {value!r}")
     try:
         return np.asarray(value, dtype=float)
     except ValueError:
-        raise ValueError(f"{part.kind} {part.name!r}: {field} must be a regular (not ragged) list, got {value!r}") from None
+        raise ValueError(f"{_label(part, field)} must be a regular (not ragged) list, got {value!r}") from None
 
 
 def check_probabilities(part: Part, field: str) -> NDArray[np.float64]:
     probs = _numbers(part, field)
     if probs.ndim != 1 or probs.size == 0 or np.any(probs < 0) or not np.isclose(probs.sum(), 1.0):
         raise ValueError(
-            f"{part.kind} {part.name!r}: {field} must be a non-empty list of non-negative numbers "
+            f"{_label(part, field)} must be a non-empty list of non-negative numbers "
             f"summing to 1, got {getattr(part, field)!r}"
         )
     return probs
@@ -167,4 +177,4 @@ def check_probabilities(part: Part, field: str) -> NDArray[np.float64]:
 def check_shape(part: Part, field: str, shape: tuple[int, ...]) -> None:
     value = _numbers(part, field)
     if value.shape != shape:
-        raise ValueError(f"{part.kind} {part.name!r}: {field} must have shape {shape}, got {value.shape}")
+        raise ValueError(f"{_label(part, field)} must have shape {shape}, got {value.shape}")

@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 from recsim_bench import exact_math, rng
 from recsim_bench.parts.base import (
     Part,
+    categorical,
     check_finite,
     check_integer,
     check_nonnegative,
@@ -98,12 +99,6 @@ def _one_hot(
     with ``out``, its intermediate buffer.
     """
     return _one_hot_table(num_topics, lead, extra).take(topic, axis=0, out=out, mode="clip")
-
-
-def _categorical(u: NDArray[np.float64], probs: NDArray[np.float64]) -> NDArray[np.int64]:
-    """Inverse-CDF draw of category indices from uniforms ``u``."""
-    cumulative = np.cumsum(probs)[:-1]
-    return np.searchsorted(cumulative, u, side="right").astype(np.int64)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -227,7 +222,7 @@ class TopicLognormalQualityItems(ItemModel):
         return low, high
 
     def sample(self, u: NDArray[np.float64]) -> Items:
-        topic = _categorical(u[:, 0], np.asarray(self.topic_probs))
+        topic = categorical(u[:, 0], np.asarray(self.topic_probs))
         mean = np.asarray(self.quality_mean)[topic]
         stddev = np.asarray(self.quality_stddev)[topic]
         return {"topic": topic, "quality": exact_math.exp(mean + stddev * rng.normals(u[:, 1], u[:, 2]))}

@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from recsim_bench import exact_math, rng
+from recsim_bench.checks import is_number
 from recsim_bench.parts.base import Part, check_finite, check_positive, sum_last
 from recsim_bench.parts.items import Items
 from recsim_bench.parts.users import UserState
@@ -262,6 +263,6 @@ def build_reward(spec: RewardSpec, behaviours: tuple[str, ...]) -> Reward:
     if missing:
         raise ValueError(f"reward: behaviour(s) {missing} are not produced by the response model; allowed: {list(behaviours)}")
     for behaviour, weight in weights.items():
-        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not np.isfinite(weight):
+        if not (is_number(weight) and np.isfinite(weight)):
             raise ValueError(f"reward: the weight of {behaviour!r} must be a finite number, got {weight!r}")
     return Reward(tuple((b, float(w)) for b, w in weights.items()))

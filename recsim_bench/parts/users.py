@@ -15,6 +15,7 @@ from numpy.typing import NDArray
 from recsim_bench import exact_math, rng
 from recsim_bench.parts.base import (
     Part,
+    categorical,
     check_finite,
     check_integer,
     check_nonnegative,
@@ -24,7 +25,7 @@ from recsim_bench.parts.base import (
     check_shape,
     take_rows,
 )
-from recsim_bench.parts.items import Items, _categorical
+from recsim_bench.parts.items import Items
 
 UserState = dict[str, NDArray]
 
@@ -291,7 +292,7 @@ class StaticAffinityUser(UserModel):
         return 1 + 2 * self.num_topics
 
     def init(self, u: NDArray[np.float64], split: NDArray[np.int64]) -> UserState:
-        user_type = _categorical(u[:, 0], np.asarray(self.user_type_probs))
+        user_type = categorical(u[:, 0], np.asarray(self.user_type_probs))
         mean = np.asarray(self.affinity_mean)[user_type]
         stddev = np.asarray(self.affinity_stddev)[user_type]
         noise = rng.normals(u[:, 1 : 1 + self.num_topics], u[:, 1 + self.num_topics :])

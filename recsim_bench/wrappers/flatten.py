@@ -10,7 +10,7 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv, VectorObservationWrapper, VectorWrapper
 from numpy.typing import NDArray
 
-from recsim_bench.envs.core import _stacked_box
+from recsim_bench.envs.spaces import stacked_box
 
 
 def flat_box(space: spaces.Space) -> spaces.Box:
@@ -91,7 +91,7 @@ class FlattenVectorObservation(VectorObservationWrapper):
         self._same_step = mode == AutoresetMode.SAME_STEP
         self._keys = tuple(env.single_observation_space.keys())
         self.single_observation_space = flat_box(env.single_observation_space)
-        self.observation_space = _stacked_box(self.single_observation_space, env.num_envs)
+        self.observation_space = stacked_box(self.single_observation_space, env.num_envs)
 
     def observations(self, observations: dict[str, NDArray]) -> NDArray[np.float32]:
         """The flat observations, shape ``(N, D)``."""

@@ -10,7 +10,7 @@ from gymnasium import spaces
 from gymnasium.vector import VectorActionWrapper, VectorEnv
 from numpy.typing import NDArray
 
-from recsim_bench.envs.core import SlateSpace, _stacked_box
+from recsim_bench.envs.spaces import SlateSpace, stacked_box
 
 
 def top_candidates(scores: Any, shape: tuple[int, ...], slate_size: int, argument: str) -> NDArray[np.int64]:
@@ -115,7 +115,7 @@ class ScoreToSlateVector(VectorActionWrapper):
         slates = _score_space(env.single_action_space)
         self.slate_size = slates.slate_size
         self.single_action_space = _scores_box(slates.num_candidates)
-        self.action_space = _stacked_box(self.single_action_space, env.num_envs)
+        self.action_space = stacked_box(self.single_action_space, env.num_envs)
 
     def actions(self, actions: Any) -> NDArray[np.int64]:
         """The slates of the ``slate_size`` highest scores of each row of ``actions``, shape ``(N, S)``."""

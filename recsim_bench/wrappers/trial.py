@@ -26,8 +26,10 @@ from gymnasium.vector import AutoresetMode, VectorActionWrapper, VectorEnv, Vect
 from numpy.typing import NDArray
 
 from recsim_bench import rng, tasks
-from recsim_bench.envs.core import SlateSpace, _check_options, _row_seeds, _seed_to_int, _stacked_box
+from recsim_bench.checks import check_integer
+from recsim_bench.envs.spaces import SlateSpace, stacked_dict_space
 from recsim_bench.parts.response import BINARY_BEHAVIOURS
+from recsim_bench.seeding import check_seed, draw_seed, row_seeds
 
 #: The keys a trial adds to the observation.
 TRIAL_KEYS = ("boundary", "episode_in_trial", "prev_reward", "prev_slate")
@@ -70,13 +72,6 @@ def reward_bounds(env: gym.Env | VectorEnv) -> tuple[float, float]:
         low = low + min(weight, 0.0) * sim.slate_size
         high = high + max(weight, 0.0) * sim.slate_size
     return low, high
-
-
-def _check_episodes_per_trial(episodes_per_trial: Any) -> int:
-    value = episodes_per_trial
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"episodes_per_trial must be an integer >= 1, got {value!r}")
-    return int(value)
 
 
 def _trial_space(
@@ -176,7 +171,7 @@ class Trial(gym.Wrapper, gym.utils.RecordConstructorArgs):
     def __init__(self, env: gym.Env, episodes_per_trial: int, split: str = "train") -> None:
         gym.utils.RecordConstructorArgs.__init__(self, episodes_per_trial=episodes_per_trial, split=split)
         gym.Wrapper.__init__(self, env)
-        self.episodes_per_trial = _check_episodes_per_trial(episodes_per_trial)
+        self.episodes_per_trial = check_integer(episodes_per_trial, "episodes_per_trial", 1)
         tasks.split_code(split)
         self.split = split
         self.observation_space = _trial_space(
@@ -191,15 +186,15 @@ class Trial(gym.Wrapper, gym.utils.RecordConstructorArgs):
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         """Start a trial (see the class docstring for its user)."""
-        task = _check_options(options)  # the seed and the task are checked before anything changes
+        task = tasks.task_from_options(options)  # the seed and the task are checked before anything changes
         if seed is not None:
-            seed = _seed_to_int(seed)
+            seed = check_seed(seed)
         if task is not None:
             tasks.check_task(task)
         if seed is not None:
             self._key, self._trial = _trial_keys([seed]), 0
         elif self._key is None:
-            self._key, self._trial = _trial_keys([int(self.np_random.integers(2**62))]), 0
+            self._key, self._trial = _trial_keys([draw_seed(self.np_random)]), 0
         else:
             self._trial += 1
         if task is None:
@@ -274,15 +269,13 @@ class TrialVector(VectorWrapper):
                 "TrialVector needs a vector env with autoreset_mode='same_step' (so that a trial's next user "
                 f"starts in the step its last session ends), got {env.metadata.get('autoreset_mode')}"
             )
-        self.episodes_per_trial = _check_episodes_per_trial(episodes_per_trial)
+        self.episodes_per_trial = check_integer(episodes_per_trial, "episodes_per_trial", 1)
         self._split_code = tasks.split_code(split)
         self.split = split
         self.single_observation_space = _trial_space(
             env.single_observation_space, env.single_action_space, self.episodes_per_trial, reward_bounds(env)
         )
-        self.observation_space = spaces.Dict(
-            {key: _stacked_box(box, self.num_envs) for key, box in self.single_observation_space.spaces.items()}
-        )
+        self.observation_space = stacked_dict_space(self.single_observation_space, self.num_envs)
         self._slate_size = env.single_action_space.slate_size
         n = self.num_envs
         self._keys: NDArray[np.uint64] | None = None
@@ -297,15 +290,14 @@ class TrialVector(VectorWrapper):
 
     def reset(self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None):
         """Start a trial in every row (see the class docstring for the users)."""
-        task = _check_options(options)
+        task = tasks.task_from_options(options)
         n = self.num_envs
-        seeds = _row_seeds(seed, n)  # the seeds and the tasks are checked before anything changes
+        seeds = row_seeds(seed, n)  # the seeds and the tasks are checked before anything changes
         split, user = tasks.task_rows(task, n, self._split_code)
         if seeds is not None:
             self._keys, self._trial = _trial_keys(seeds), np.zeros(n, dtype=np.int64)
         elif self._keys is None:
-            base = int(self.np_random.integers(2**62))
-            self._keys, self._trial = _trial_keys([base + i for i in range(n)]), np.zeros(n, dtype=np.int64)
+            self._keys, self._trial = _trial_keys(row_seeds(draw_seed(self.np_random), n)), np.zeros(n, dtype=np.int64)
         else:
             self._trial += 1
         user = np.where(user < 0, _trial_users(self._keys, self._trial), user)
