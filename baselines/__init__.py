@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import gymnasium as gym
-import numpy as np
 
 from recsim_bench.agents import build_config
+from recsim_bench.checks import is_integer
 from recsim_bench.envs import NAMESPACE
 from recsim_bench.files import MAX_CONFIG_BYTES, MAX_CONFIG_DEPTH, read_json_strict
 
@@ -58,7 +58,7 @@ def load_config(name: str, env_id: str, path: Path | str | None = None) -> dict[
 def check_steps(steps: Any, at_least: int = 1, why: str = "") -> int:
     """``steps`` (a training budget) as an int; anything but an integer >= ``at_least`` raises ``ValueError``,
     before training writes anything. ``why`` explains a lower bound above 1."""
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < at_least:
+    if not is_integer(steps) or steps < at_least:
         raise ValueError(f"steps must be an integer >= {at_least}{why}, got {steps!r}")
     return int(steps)
 

@@ -38,7 +38,7 @@ from numpy.typing import NDArray
 from baselines import TomlConfigured, check_steps
 from recsim_bench.agents import EnvInfo, env_info
 from recsim_bench.files import write_bytes_atomic, write_json_atomic
-from recsim_bench.envs.core import random_slates
+from recsim_bench.envs.spaces import random_slates
 from recsim_bench.references import top_slates
 
 #: Written to and checked in ``config.json``.

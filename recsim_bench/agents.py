@@ -36,6 +36,7 @@ import gymnasium as gym
 import numpy as np
 from numpy.typing import NDArray
 
+from recsim_bench.checks import check_integer
 from recsim_bench.rng import SPLITS, RowStreams
 
 #: Most rows :func:`evaluate_agent` steps at once when ``num_envs`` is not given.
@@ -152,12 +153,6 @@ class Evaluation:
     terminated: NDArray[np.bool_]  # (episodes,) True where the user left, False where the step limit truncated
 
 
-def _check_int(value: Any, name: str, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
-
-
 def _check_arguments(
     agent: Any, env_id: Any, split: Any, deterministic: Any, env_kwargs: dict[str, Any]
 ) -> None:
@@ -189,7 +184,7 @@ def _evaluate(
 ) -> Rollout:
     """:func:`rollout` over users ``first .. first + count - 1`` in batches of ``num_envs`` rows (default: all, at most
     :data:`MAX_BATCH`), each batch a fresh vector env; ``count``, ``first`` and ``seed`` are checked by the caller."""
-    batch = min(count, MAX_BATCH) if num_envs is None else _check_int(num_envs, "num_envs", 1)
+    batch = min(count, MAX_BATCH) if num_envs is None else check_integer(num_envs, "num_envs", 1)
     _check_arguments(agent, env_id, split, deterministic, env_kwargs)
     parts = []
     for start in range(first, first + count, batch):
@@ -226,8 +221,8 @@ def evaluate_episodes(
     ``gym.make_vec(env_id, num_envs=batch, autoreset_mode="next_step", split=split, **env_kwargs)``
     stepped by :func:`rollout`; a row's result is its first episode's, whatever the batch size.
     """
-    episodes, seed = _check_int(episodes, "episodes", 1), _check_int(seed, "seed", 0)
-    first_episode = _check_int(first_episode, "first_episode", 0)
+    episodes, seed = check_integer(episodes, "episodes", 1), check_integer(seed, "seed", 0)
+    first_episode = check_integer(first_episode, "first_episode", 0)
     if not isinstance(fresh_users, (bool, np.bool_)):
         raise ValueError(f"fresh_users must be a bool, got {fresh_users!r}")
     measured = _evaluate(agent, env_id, first_episode, episodes, 1, seed, split, num_envs, deterministic, bool(fresh_users), env_kwargs)
@@ -270,8 +265,8 @@ def evaluate_sessions(
     measures (:func:`rollout`). Rows run in batches of ``num_envs`` (default: all, at most
     :data:`MAX_BATCH`), which does not change the numbers.
     """
-    users, sessions = _check_int(users, "users", 1), _check_int(sessions, "sessions", 1)
-    seed, first_user = _check_int(seed, "seed", 0), _check_int(first_user, "first_user", 0)
+    users, sessions = check_integer(users, "users", 1), check_integer(sessions, "sessions", 1)
+    seed, first_user = check_integer(seed, "seed", 0), check_integer(first_user, "first_user", 0)
     return _evaluate(agent, env_id, first_user, users, sessions, seed, split, num_envs, deterministic, False, env_kwargs).returns
 
 

@@ -30,7 +30,7 @@ import numpy as np
 
 import recsim_bench
 from recsim_bench.envs import NAMESPACE, SUITE
-from recsim_bench.envs.core import SEED_LIMIT
+from recsim_bench.seeding import check_seed
 from recsim_bench.agents import agent_class, evaluate_agent, evaluate_episodes, learns, make_agent
 from recsim_bench.references import load_reference_returns, reference_agent
 from recsim_bench.scoring.metrics import mean_ci
@@ -307,14 +307,11 @@ def _count(text: str) -> int:
 
 
 def _seed(text: str) -> int:
-    """A seed: an integer in [0, SEED_LIMIT), the environments' rule."""
+    """A seed: an integer in [0, 2**64), the environments' rule (:func:`recsim_bench.seeding.check_seed`)."""
     try:
-        value = int(text)
+        return check_seed(int(text))
     except ValueError:
-        value = -1
-    if not 0 <= value < SEED_LIMIT:
-        raise argparse.ArgumentTypeError(f"must be an integer in [0, 2**64), got {text!r}")
-    return value
+        raise argparse.ArgumentTypeError(f"must be an integer in [0, 2**64), got {text!r}") from None
 
 
 def _device(text: str) -> str:

@@ -30,6 +30,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from recsim_bench import exact_math
+from recsim_bench.checks import check_integer
 
 _GAMMA = np.uint64(0x9E3779B97F4A7C15)
 _MUL1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -158,9 +159,7 @@ class RowStreams:
     """
 
     def __init__(self, seed: int = 0) -> None:
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
-        self.seed = int(seed)
+        self.seed = check_integer(seed, "seed", 0)
         self.keys: NDArray[np.uint64] | None = None
         self.episode = np.zeros(0, dtype=np.int64)
         self.step = np.zeros(0, dtype=np.int64)

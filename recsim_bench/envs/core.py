@@ -26,11 +26,6 @@ from recsim_bench.parts import build_part, build_reward
 from recsim_bench.seeding import check_seed, draw_seed, row_seeds
 from recsim_bench.simulator import SimState, Simulator, StepDraws, StepResult, concatenate_states
 
-# Still imported from here by cli.py, references.py and baselines/greedy.py; their new homes are
-# recsim_bench.seeding and recsim_bench.envs.spaces (these two lines go once those imports move).
-from recsim_bench.envs.spaces import random_slates  # noqa: F401
-from recsim_bench.seeding import SEED_LIMIT  # noqa: F401
-
 ENV_ARGUMENTS = (
     "item_model",
     "user_model",

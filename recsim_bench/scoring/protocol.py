@@ -42,6 +42,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from recsim_bench.agents import Agent, evaluate_agent, evaluate_sessions
+from recsim_bench.checks import is_integer
 from recsim_bench.files import write_json_atomic
 from recsim_bench.references import reference_agent, reference_names
 from recsim_bench.rng import SPLITS
@@ -154,7 +155,7 @@ class Protocol:
 
 
 def _is_int(value: Any, low: int = 0) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= low
+    return is_integer(value) and value >= low
 
 
 def _check_entry(entry: EnvProtocol) -> None:

@@ -46,6 +46,7 @@ import gymnasium as gym
 import numpy as np
 
 from recsim_bench.agents import Agent, agent_class, agent_names, default_config, learns, make_agent
+from recsim_bench.checks import is_integer
 from recsim_bench.files import MAX_CONFIG_BYTES, MAX_CONFIG_DEPTH, read_json_strict, write_json_atomic
 from recsim_bench.scoring.metrics import mean_ci
 from recsim_bench.scoring.protocol import (
@@ -277,7 +278,7 @@ def _check_training(train_seed: Any, train_steps: Any) -> None:
     if train_seed is None:
         if train_steps is not None:
             raise ValueError(f"train_steps must be None without a train_seed (an agent that does not learn), got {train_steps!r}")
-    elif isinstance(train_steps, bool) or not isinstance(train_steps, (int, np.integer)) or train_steps < 0:
+    elif not is_integer(train_steps) or train_steps < 0:
         raise ValueError(f"train_steps: with a train_seed, give the environment steps the agent trained on (an integer >= 0), got {train_steps!r}")
 
 
@@ -366,10 +367,10 @@ def schema_errors(result: Any) -> list[str]:
         return ["schema: the result must be an object"]
     version = result.get("schema_version")
     reasons = _check_fields(result, _top_schema(version), "")
-    if isinstance(version, int) and not isinstance(version, bool) and version not in READABLE_SCHEMA_VERSIONS:
+    if is_integer(version) and version not in READABLE_SCHEMA_VERSIONS:
         reasons.append(f"schema: schema_version {version} is not one of {list(READABLE_SCHEMA_VERSIONS)}")
     steps = result.get("train_steps")
-    if isinstance(steps, int) and not isinstance(steps, bool) and steps < 0:
+    if is_integer(steps) and steps < 0:
         reasons.append(f"schema: train_steps must be null or an integer >= 0, got {steps}")
     for key, schema in (("agent", _AGENT_SCHEMA), ("seeds", _SEEDS_SCHEMA), ("wall_time", _WALL_SCHEMA), ("provenance", _PROVENANCE_SCHEMA)):
         if isinstance(result.get(key), dict):
@@ -670,7 +671,7 @@ def training_record(spec: str, train_seed: int) -> tuple[int | None, float | Non
     if record.get("seed") != train_seed:
         raise ValueError(f"{path}: trained with seed {record.get('seed')!r}, not train_seed {train_seed}")
     steps, seconds = summary.get("steps"), summary.get("wall_time")
-    steps = steps if isinstance(steps, int) and not isinstance(steps, bool) and steps >= 0 else None
+    steps = steps if is_integer(steps) and steps >= 0 else None
     return steps, float(seconds) if _is_number(seconds) and seconds >= 0 else None
 
 

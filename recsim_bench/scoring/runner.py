@@ -82,6 +82,7 @@ from typing import IO, Any, Callable, Iterable, Iterator, Sequence
 import numpy as np
 
 from recsim_bench.agents import agent_class, learns, make_agent
+from recsim_bench.checks import is_integer
 from recsim_bench.envs import NAMESPACE
 from recsim_bench.files import MAX_CONFIG_BYTES, MAX_CONFIG_DEPTH, read_json_strict, write_json_atomic
 from recsim_bench.scoring.leaderboard import write_leaderboard
@@ -183,7 +184,7 @@ def plan(agents: Sequence[str], envs: str | Sequence[str], seeds: int | None, pr
     if not agents:
         raise ValueError("agents: give at least one agent")
     env_ids = resolve_envs(envs, protocol)
-    if seeds is not None and (isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1):
+    if seeds is not None and not (is_integer(seeds) and seeds >= 1):
         raise ValueError(f"seeds: must be an integer >= 1, got {seeds!r}")
     for env_id in env_ids:
         available = len(protocol.env(env_id).train_seeds)
@@ -513,12 +514,12 @@ def _claim(out: Path, protocol: Protocol) -> Iterator[None]:
         yield
 
 
-def _check_options(backend: str, workers: int | None, device: str, address: str | None) -> None:
+def _check_backend_options(backend: str, workers: int | None, device: str, address: str | None) -> None:
     if backend not in BACKENDS:
         raise ValueError(f"backend: unknown backend {backend!r}; allowed: {', '.join(BACKENDS)}")
     if address is not None and backend != "ray":
         raise ValueError(f"address: a Ray cluster address, for backend ray only (backend is {backend!r})")
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+    if workers is not None and not (is_integer(workers) and workers >= 1):
         raise ValueError(f"workers: must be an integer >= 1, got {workers!r}")
     if not isinstance(device, str) or not REQUESTED_DEVICE.fullmatch(device):
         raise ValueError(f"device: must be auto, cpu, cuda, cuda:N or mps, got {device!r}")
@@ -630,7 +631,7 @@ def run(
     stops the running jobs and returns a report with ``interrupted`` set.
     """
     protocol = load_protocol(protocol)
-    _check_options(backend, workers, device, address)
+    _check_backend_options(backend, workers, device, address)
     jobs = plan(agents, envs, seeds, protocol)
     out = Path(out_dir)
     results_dir = out / "results"
