@@ -22,7 +22,8 @@ import time
 import numpy as np
 import torch
 
-from baselines.ppo import PPOAgent, PPOConfig
+from baselines import make_agent
+from baselines.ppo import PPOAgent
 from recsim_bench.agents import evaluate_agent
 from recsim_bench.references import mean_ci
 
@@ -30,8 +31,7 @@ EVAL_SEED = 10_000
 
 
 def train_once(env_id: str, steps: int, num_envs: int, device: str) -> tuple[PPOAgent, dict[str, float]]:
-    config = PPOConfig.for_env(env_id, {"num_envs": num_envs, "verbose": False, "checkpoint_every": 0})
-    agent = PPOAgent(config=config)
+    agent = make_agent("ppo", env_id, {"num_envs": num_envs, "verbose": False, "checkpoint_every": 0})
     summary = agent.train(env_id, steps=steps, seed=0, device=device)
     return agent, summary
 
