@@ -155,6 +155,8 @@ class PPOConfig:
                 f"PPOConfig: num_minibatches must be at most num_envs * num_steps = {self.num_envs * self.num_steps} "
                 f"(a minibatch holds at least one transition), got {self.num_minibatches}"
             )
+        for name in ("context_hidden", "score_hidden", "value_hidden", "history_decays"):
+            setattr(self, name, tuple(getattr(self, name)))  # a TOML or JSON list (make_agent, a checkpoint) arrives as a list
 
     @classmethod
     def for_env(cls, env_id: str | None = None, overrides: dict[str, Any] | None = None, path: Path | str = CONFIG_PATH) -> "PPOConfig":
@@ -163,8 +165,8 @@ class PPOConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> "PPOConfig":
-        """A config from plain values (lists become tuples); unknown keys and wrong types raise ``ValueError``."""
-        return build_config(cls, {key: tuple(value) if isinstance(value, list) else value for key, value in values.items()}, "PPOConfig")
+        """A config from plain values; unknown keys and wrong types raise ``ValueError``."""
+        return build_config(cls, values, "PPOConfig")
 
     def to_dict(self) -> dict[str, Any]:
         return {key: list(value) if isinstance(value, tuple) else value for key, value in dataclasses.asdict(self).items()}

@@ -9,6 +9,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from baselines import make_agent  # noqa: E402
 from baselines.ppo import (  # noqa: E402
     PPOAgent,
     PPOConfig,
@@ -176,6 +177,7 @@ def test_history_decays_are_checked() -> None:
 def test_config_file_defaults_and_unknown_field() -> None:
     config = PPOConfig.for_env(ENV_ID, {"num_envs": 8})
     assert config.num_envs == 8 and isinstance(config.context_hidden, tuple)
+    assert make_agent("ppo", "RecSimBench/Boredom-v0").config.history_decays == (0.8, 0.95)  # the TOML's list, as a tuple
     with pytest.raises(ValueError, match="unknown key"):
         PPOConfig.for_env(ENV_ID, {"nonsense": 1})
 
