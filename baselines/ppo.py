@@ -49,13 +49,9 @@ Example:
 
 from __future__ import annotations
 
-import collections
-import csv
 import dataclasses
 import math
-import os
 import time
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +62,7 @@ from numpy.typing import NDArray
 from torch import nn
 
 import recsim_bench  # noqa: F401  (registers the environments)
-from baselines import TomlConfigured, build_config, check_steps, read_config
+from baselines import CONFIG_DIR, TomlConfigured, build_config, check_steps, load_config, read_config
 from baselines.checkpoint import (
     adam_reference,
     adam_tensors,
@@ -78,11 +74,13 @@ from baselines.checkpoint import (
     sim_state_tensors,
     torch_bytes,
 )
+from baselines.common import ProgressLog, ReturnTracker, resolve_device
 from recsim_bench import rng
-from recsim_bench.files import write_bytes_atomic, write_json_atomic, write_text_atomic
+from recsim_bench.files import write_bytes_atomic, write_json_atomic
 
-CONFIG_PATH = Path(__file__).resolve().parent / "configs" / "ppo.toml"
+CONFIG_PATH = CONFIG_DIR / "ppo.toml"
 WEIGHTS_FILE, RESUME_FILE, CONFIG_FILE = "weights.pt", "resume.pt", "config.json"
+STATS = ("policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction")  # what an update reports, in progress.csv's order
 
 
 @dataclasses.dataclass
@@ -152,19 +150,23 @@ class PPOConfig:
             raise ValueError(f"PPOConfig: history_decays must be numbers in [0, 1), got {list(self.history_decays)}")
         if not (isinstance(self.category_features, int) and self.category_features >= 0):
             raise ValueError(f"PPOConfig: category_features must be an integer >= 0, got {self.category_features!r}")
+        if self.num_minibatches > self.num_envs * self.num_steps:
+            raise ValueError(
+                f"PPOConfig: num_minibatches must be at most num_envs * num_steps = {self.num_envs * self.num_steps} "
+                f"(a minibatch holds at least one transition), got {self.num_minibatches}"
+            )
+        for name in ("context_hidden", "score_hidden", "value_hidden", "history_decays"):
+            setattr(self, name, tuple(getattr(self, name)))  # a TOML or JSON list (make_agent, a checkpoint) arrives as a list
 
     @classmethod
     def for_env(cls, env_id: str | None = None, overrides: dict[str, Any] | None = None, path: Path | str = CONFIG_PATH) -> "PPOConfig":
-        """``[default]`` of the TOML file, then its ``[env_id]`` section, then ``overrides``."""
-        with open(path, "rb") as f:
-            table = tomllib.load(f)
-        values = {**table.get("default", {}), **(table.get(env_id, {}) if env_id else {}), **(overrides or {})}
-        return cls.from_dict(values)
+        """``[default]`` of the TOML file, then its ``[env_id]`` section, then ``overrides`` (:func:`baselines.load_config`)."""
+        return cls.from_dict({**load_config("ppo", env_id, path), **(overrides or {})})
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> "PPOConfig":
-        """A config from plain values (lists become tuples); unknown keys and wrong types raise ``ValueError``."""
-        return build_config(cls, {key: tuple(value) if isinstance(value, list) else value for key, value in values.items()}, "PPOConfig")
+        """A config from plain values; unknown keys and wrong types raise ``ValueError``."""
+        return build_config(cls, values, "PPOConfig")
 
     def to_dict(self) -> dict[str, Any]:
         return {key: list(value) if isinstance(value, tuple) else value for key, value in dataclasses.asdict(self).items()}
@@ -282,6 +284,13 @@ def clipped_policy_loss(log_prob: torch.Tensor, old_log_prob: torch.Tensor, adva
     return torch.max(-advantages * ratio, -advantages * torch.clamp(ratio, 1.0 - clip, 1.0 + clip)).mean()
 
 
+def minibatch_starts(batch: int, num_minibatches: int) -> range:
+    """Where each minibatch of a pass over ``batch`` shuffled transitions begins: minibatches of
+    ``batch // num_minibatches``, as many as fit whole (``num_minibatches`` when it divides ``batch``)."""
+    minibatch = batch // num_minibatches
+    return range(0, batch - minibatch + 1, minibatch)
+
+
 # ----------------------------------------------------------------------------------------------
 # Network
 
@@ -339,13 +348,6 @@ class SlateActorCritic(nn.Module):
         return scores, value
 
 
-def resolve_device(device: str | torch.device) -> torch.device:
-    """``"auto"``: CUDA when available, else the CPU."""
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
 def _observation_dims(space: gym.spaces.Dict, history_decays: tuple[float, ...]) -> dict[str, int]:
     missing = sorted({"user", "candidates", "response"} - set(space.spaces))
     if missing:
@@ -358,6 +360,47 @@ def _observation_dims(space: gym.spaces.Dict, history_decays: tuple[float, ...])
         "candidate_dim": candidate_dim,
         "history_dim": len(history_decays) * ((behaviours + 1) * candidate_dim + behaviours),
     }
+
+
+# ----------------------------------------------------------------------------------------------
+# Rollout storage and the state of a training run
+
+
+@dataclasses.dataclass
+class RolloutStorage:
+    """One rollout of ``T = num_steps`` steps of ``N = num_envs`` rows, on the device."""
+
+    obs: dict[str, torch.Tensor]  # key -> (T, N, ...): what the network saw, each row's memory included
+    slates: torch.Tensor  # (T, N, S) int64, sampled
+    log_probs: torch.Tensor  # (T, N) of the slates when sampled
+    values: torch.Tensor  # (T, N)
+    rewards: torch.Tensor  # (T, N), times reward_scale
+    final_values: torch.Tensor  # (T, N): the value of a truncated row's last observation (0 elsewhere)
+    terminated: torch.Tensor  # (T, N) bool
+    truncated: torch.Tensor  # (T, N) bool
+
+    @classmethod
+    def empty(cls, obs: dict[str, torch.Tensor], num_steps: int, slate_size: int) -> "RolloutStorage":
+        """Zeros for ``num_steps`` steps of observations shaped like ``obs`` (N, ...)."""
+        rows, device = len(obs["user"]), obs["user"].device
+        return cls(
+            obs={key: torch.zeros((num_steps, *value.shape), dtype=value.dtype, device=device) for key, value in obs.items()},
+            slates=torch.zeros((num_steps, rows, slate_size), dtype=torch.int64, device=device),
+            **{name: torch.zeros((num_steps, rows), device=device) for name in ("log_probs", "values", "rewards", "final_values")},
+            **{name: torch.zeros((num_steps, rows), dtype=torch.bool, device=device) for name in ("terminated", "truncated")},
+        )
+
+
+@dataclasses.dataclass
+class _TrainingRun:
+    """What a training run carries from one rollout to the next (and a checkpoint saves, with the agent's weights)."""
+
+    env: gym.vector.VectorEnv
+    sampler: torch.Generator  # draws the slates and the minibatches
+    seed: int
+    obs: dict[str, torch.Tensor]  # the current observations, each row's memory included
+    memory: dict[str, torch.Tensor]  # each row's episode memory (see PPOAgent._empty_memory)
+    returns: ReturnTracker
 
 
 # ----------------------------------------------------------------------------------------------
@@ -446,6 +489,8 @@ class PPOAgent(TomlConfigured):
     def reset(self, started: np.ndarray, seeds: np.ndarray | None = None) -> None:
         """Clear the memory of the rows whose episode started, and key their sampling randomness."""
         started = np.asarray(started, dtype=bool)
+        if seeds is not None and len(seeds) != len(started):
+            raise ValueError(f"seeds must hold one seed per row of started ({len(started)}), got {len(seeds)}")
         if self._memory is not None and len(self._memory["history"]) == len(started):
             self._clear(self._memory, torch.as_tensor(started, device=self.device))
         else:
@@ -454,7 +499,7 @@ class PPOAgent(TomlConfigured):
             self._keys = rng.row_keys(self._generator.integers(2**62, size=len(started)))
             self._counters = np.zeros(len(started), dtype=np.int64)
         if seeds is not None:
-            self._keys[started] = rng.row_keys(np.asarray(seeds)[started] if len(seeds) == len(started) else seeds)
+            self._keys[started] = rng.row_keys(np.asarray(seeds)[started])
         else:
             self._keys[started] = rng.row_keys(self._generator.integers(2**62, size=int(started.sum())))
         self._counters[started] = 0
@@ -491,6 +536,89 @@ class PPOAgent(TomlConfigured):
         return slates.cpu().numpy().astype(np.int64)
 
     # -- training ---------------------------------------------------------------------------
+
+    def _start(self, env: gym.vector.VectorEnv, seed: int) -> _TrainingRun:
+        """A fresh run: the sampler seeded, every row reset with ``seed`` (row ``i`` with ``seed + i``), empty memories."""
+        n = self.config.num_envs
+        sampler = torch.Generator(device=self.device).manual_seed(seed)
+        obs_np, _ = env.reset(seed=seed)
+        obs, memory = self._with_memory(self._to_device(obs_np), self._empty_memory(n))
+        return _TrainingRun(env, sampler, seed, obs, memory, ReturnTracker(n, window=n))
+
+    def _collect(self, run: _TrainingRun, storage: RolloutStorage) -> None:
+        """One rollout into ``storage``: every row steps ``num_steps`` times on slates sampled from the policy."""
+        cfg, net, device = self.config, self.net, self.device
+        for t in range(cfg.num_steps):
+            for key in storage.obs:
+                storage.obs[key][t] = run.obs[key]
+            with torch.no_grad(), self._autocast():
+                scores, value = net(run.obs)
+            uniforms = torch.rand(scores.shape, generator=run.sampler, device=device).clamp_(min=1e-20)
+            slate = gumbel_top_slates(scores, self.slate_size, uniforms)
+            storage.slates[t], storage.values[t] = slate, value.float()
+            storage.log_probs[t] = plackett_luce_log_prob(scores, slate)[0]
+            obs_np, reward, term, trunc, infos = run.env.step(slate.cpu().numpy())
+            storage.rewards[t] = torch.as_tensor(reward * cfg.reward_scale, dtype=torch.float32, device=device)
+            storage.terminated[t] = torch.as_tensor(term, device=device)
+            storage.truncated[t] = torch.as_tensor(trunc, device=device)
+            bootstrap = trunc & ~term
+            storage.final_values[t] = 0.0
+            if bootstrap.any():  # the value of a truncated episode's last observation (obs_np starts the next one)
+                final = self._to_device({key: array[bootstrap] for key, array in infos["final_obs"].items()})
+                rows = torch.as_tensor(bootstrap, device=device)
+                final, _ = self._with_memory(final, {key: value[rows] for key, value in run.memory.items()})
+                with torch.no_grad(), self._autocast():
+                    final_value = net(final)[1].float()
+                storage.final_values[t, torch.as_tensor(np.flatnonzero(bootstrap), device=device)] = final_value
+            finished = term | trunc
+            run.returns.add(reward, finished)
+            if finished.any():
+                self._clear(run.memory, torch.as_tensor(finished, device=device))
+            run.obs, run.memory = self._with_memory(self._to_device(obs_np), run.memory)
+        self.steps_done += cfg.num_envs * cfg.num_steps
+
+    def _advantages(self, storage: RolloutStorage, next_obs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """GAE's advantages and returns (T, N) of the rollout in ``storage``, followed by ``next_obs``."""
+        with torch.no_grad(), self._autocast():
+            next_value = self.net(next_obs)[1].float()
+        s, cfg = storage, self.config
+        return compute_gae(s.rewards, s.values, s.terminated, s.truncated, s.final_values, next_value, cfg.gamma, cfg.gae_lambda)
+
+    def _update(self, storage: RolloutStorage, advantages: torch.Tensor, returns: torch.Tensor, sampler: torch.Generator) -> dict[str, float]:
+        """The PPO epochs over one rollout; returns the last epoch's means over its minibatches of the losses and diagnostics."""
+        cfg, net = self.config, self.net
+        batch = cfg.num_envs * cfg.num_steps
+        starts = minibatch_starts(batch, cfg.num_minibatches)
+        minibatch = batch // cfg.num_minibatches
+        flat_obs = {key: value.flatten(0, 1) for key, value in storage.obs.items()}
+        flat_slates, flat_log_probs = storage.slates.flatten(0, 1), storage.log_probs.flatten()
+        flat_advantages, flat_returns = advantages.flatten(), returns.flatten()
+        totals = torch.zeros(5, device=self.device)
+        for _ in range(cfg.update_epochs):
+            totals.zero_()
+            order = torch.randperm(batch, generator=sampler, device=self.device)
+            for begin in starts:
+                index = order[begin : begin + minibatch]
+                with self._autocast():
+                    scores, value = net({key: value[index] for key, value in flat_obs.items()})
+                log_prob, entropy = plackett_luce_log_prob(scores, flat_slates[index])
+                advantage = flat_advantages[index]
+                if cfg.norm_adv:
+                    advantage = (advantage - advantage.mean()) / (advantage.std() + 1e-8)
+                policy_loss = clipped_policy_loss(log_prob, flat_log_probs[index], advantage, cfg.clip_coef)
+                value_loss = 0.5 * (value.float() - flat_returns[index]).pow(2).mean()
+                entropy_mean = entropy.mean()
+                loss = policy_loss - cfg.ent_coef * entropy_mean + cfg.vf_coef * value_loss
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                nn.utils.clip_grad_norm_(net.parameters(), cfg.max_grad_norm)
+                self.optimizer.step()
+                with torch.no_grad():
+                    log_ratio = log_prob - flat_log_probs[index]
+                    approx_kl = ((log_ratio.exp() - 1.0) - log_ratio).mean()  # Schulman's k3 estimator
+                    clip_fraction = ((log_ratio.exp() - 1.0).abs() > cfg.clip_coef).float().mean()
+                    totals += torch.stack([policy_loss.detach(), value_loss.detach(), entropy_mean.detach(), approx_kl, clip_fraction])
+        return dict(zip(STATS, (totals / len(starts)).tolist()))
 
     def train(
         self,
@@ -542,162 +670,49 @@ class PPOAgent(TomlConfigured):
             env.close()
 
     def _train_loop(self, env: gym.vector.VectorEnv, total_steps: int, seed: int, log_dir: str | None, resume_from: Path | None) -> dict[str, Any]:
-        cfg, net, device = self.config, self.net, self.device
-        n, t_len = cfg.num_envs, cfg.num_steps
-        batch = n * t_len
-        minibatch = batch // cfg.num_minibatches
-        sampler = torch.Generator(device=device).manual_seed(seed)
-        obs_np, _ = env.reset(seed=seed)
-        obs, memory = self._with_memory(self._to_device(obs_np), self._empty_memory(n))
-        rollout = {"obs": obs, "memory": memory, "episode_return": np.zeros(n), "recent": collections.deque(maxlen=n), "episodes": 0}
+        cfg, batch = self.config, self.config.num_envs * self.config.num_steps
+        run = self._start(env, seed)
         if resume_from is not None:
-            self._resume(resume_from, env, sampler, rollout, seed, total_steps)
-        obs, memory, episode_return, recent = rollout["obs"], rollout["memory"], rollout["episode_return"], rollout["recent"]
-        episodes = rollout["episodes"]
+            self._resume(resume_from, run, total_steps)
         iterations = max(0, (total_steps - self.steps_done) // batch)
         total_iterations = self.steps_done // batch + iterations
-
-        storage = {key: torch.zeros((t_len, *value.shape), dtype=value.dtype, device=device) for key, value in obs.items()}
-        slates = torch.zeros((t_len, n, self.slate_size), dtype=torch.int64, device=device)
-        log_probs, values, rewards, final_values = (torch.zeros((t_len, n), device=device) for _ in range(4))
-        terminated, truncated = (torch.zeros((t_len, n), dtype=torch.bool, device=device) for _ in range(2))
-
-        writer, csv_file = None, None
-        if log_dir is not None:
-            os.makedirs(log_dir, exist_ok=True)
-            path = Path(log_dir) / "progress.csv"
-            if self.steps_done and path.exists():
-                _drop_rows_after(path, self.steps_done)  # logged after the checkpoint, before the interruption
-            csv_file = open(path, "a" if path.exists() and self.steps_done else "w", newline="", encoding="utf-8")
-            writer = csv.writer(csv_file)
-            if csv_file.tell() == 0:
-                writer.writerow(
-                    ["steps", "wall_time", "steps_per_s", "recent_return", "policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction"]
-                )
-        start = time.perf_counter()
-        start_steps = self.steps_done
+        storage = RolloutStorage.empty(run.obs, cfg.num_steps, self.slate_size)
+        start, start_steps = time.perf_counter(), self.steps_done
         stats: dict[str, float] = {}
-        try:
+        with ProgressLog(log_dir, ["steps", "wall_time", "steps_per_s", "recent_return", *STATS], resumed_at=self.steps_done) as log:
             for iteration in range(iterations):
                 if cfg.anneal_lr:
-                    done_fraction = (self.steps_done // batch) / max(1, total_iterations)
                     for group in self.optimizer.param_groups:
-                        group["lr"] = cfg.learning_rate * (1.0 - done_fraction)
-                # Rollout (obs: the current observations with what each row's memory gives the network).
-                for t in range(t_len):
-                    for key in storage:
-                        storage[key][t] = obs[key]
-                    with torch.no_grad(), self._autocast():
-                        scores, value = net(obs)
-                    uniforms = torch.rand(scores.shape, generator=sampler, device=device).clamp_(min=1e-20)
-                    slate = gumbel_top_slates(scores, self.slate_size, uniforms)
-                    slates[t], values[t] = slate, value.float()
-                    log_probs[t] = plackett_luce_log_prob(scores, slate)[0]
-                    obs_np, reward, term, trunc, infos = env.step(slate.cpu().numpy())
-                    rewards[t] = torch.as_tensor(reward * cfg.reward_scale, dtype=torch.float32, device=device)
-                    terminated[t] = torch.as_tensor(term, device=device)
-                    truncated[t] = torch.as_tensor(trunc, device=device)
-                    bootstrap = trunc & ~term
-                    final_values[t] = 0.0
-                    if bootstrap.any():
-                        final = self._to_device({key: array[bootstrap] for key, array in infos["final_obs"].items()})
-                        rows = torch.as_tensor(bootstrap, device=device)
-                        final, _ = self._with_memory(final, {key: value[rows] for key, value in memory.items()})
-                        with torch.no_grad(), self._autocast():
-                            final_value = net(final)[1].float()
-                        final_values[t, torch.as_tensor(np.flatnonzero(bootstrap), device=device)] = final_value
-                    episode_return += reward
-                    finished = term | trunc
-                    if finished.any():
-                        recent.extend(episode_return[finished].tolist())
-                        episodes += int(finished.sum())
-                        episode_return[finished] = 0.0
-                        self._clear(memory, torch.as_tensor(finished, device=device))
-                    obs, memory = self._with_memory(self._to_device(obs_np), memory)
-                self.steps_done += batch
-
-                # Advantages.
-                with torch.no_grad(), self._autocast():
-                    next_value = net(obs)[1].float()
-                advantages, returns = compute_gae(
-                    rewards, values, terminated, truncated, final_values, next_value, cfg.gamma, cfg.gae_lambda
-                )
-                stats = self._update(storage, slates, log_probs, advantages, returns, batch, minibatch, sampler)
-
+                        group["lr"] = cfg.learning_rate * (1.0 - (self.steps_done // batch) / max(1, total_iterations))
+                self._collect(run, storage)
+                stats = self._update(storage, *self._advantages(storage, run.obs), run.sampler)
                 done_iterations = self.steps_done // batch  # counted from the run's start, resumed or not
                 if done_iterations % cfg.log_every == 0 or iteration == iterations - 1:
-                    elapsed = time.perf_counter() - start
-                    rate = (self.steps_done - start_steps) / elapsed
-                    mean_return = float(np.mean(recent)) if recent else float("nan")
-                    if writer is not None:
-                        writer.writerow([self.steps_done, f"{elapsed:.2f}", f"{rate:.0f}", f"{mean_return:.3f}", *(f"{stats[k]:.5f}" for k in ("policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction"))])
-                        csv_file.flush()
-                    if cfg.verbose:
-                        print(
-                            f"ppo {self.steps_done:>11,d} steps  {rate:>8,.0f} steps/s  return {mean_return:7.2f}  "
-                            f"entropy {stats['entropy']:.3f}  kl {stats['approx_kl']:.4f}  value loss {stats['value_loss']:.4f}",
-                            flush=True,
-                        )
+                    self._report(log, time.perf_counter() - start, self.steps_done - start_steps, run.returns.mean(), stats)
                 if log_dir is not None and cfg.checkpoint_every and done_iterations % cfg.checkpoint_every == 0:
-                    self._checkpoint(Path(log_dir), env, sampler, obs, memory, episode_return, recent, episodes, seed)
-        finally:
-            if csv_file is not None:
-                csv_file.close()
+                    self._checkpoint(Path(log_dir), run)
         if log_dir is not None:
-            self._checkpoint(Path(log_dir), env, sampler, obs, memory, episode_return, recent, episodes, seed)
+            self._checkpoint(Path(log_dir), run)
         elapsed = time.perf_counter() - start
         return {
             "steps": self.steps_done,
             "wall_time": elapsed,
             "steps_per_s": (self.steps_done - start_steps) / elapsed if elapsed > 0 else float("nan"),
-            "recent_return": float(np.mean(recent)) if recent else float("nan"),
-            "episodes": episodes,
+            "recent_return": run.returns.mean(),
+            "episodes": run.returns.episodes,
             **stats,
         }
 
-    def _update(
-        self,
-        storage: dict[str, torch.Tensor],
-        slates: torch.Tensor,
-        log_probs: torch.Tensor,
-        advantages: torch.Tensor,
-        returns: torch.Tensor,
-        batch: int,
-        minibatch: int,
-        sampler: torch.Generator,
-    ) -> dict[str, float]:
-        """The PPO epochs over one rollout; returns the last epoch's mean losses and diagnostics."""
-        cfg, net = self.config, self.net
-        flat_obs = {key: value.flatten(0, 1) for key, value in storage.items()}
-        flat_slates, flat_log_probs = slates.flatten(0, 1), log_probs.flatten()
-        flat_advantages, flat_returns = advantages.flatten(), returns.flatten()
-        totals = torch.zeros(5, device=self.device)
-        for _ in range(cfg.update_epochs):
-            totals.zero_()
-            order = torch.randperm(batch, generator=sampler, device=self.device)
-            for begin in range(0, batch - minibatch + 1, minibatch):
-                index = order[begin : begin + minibatch]
-                with self._autocast():
-                    scores, value = net({key: value[index] for key, value in flat_obs.items()})
-                log_prob, entropy = plackett_luce_log_prob(scores, flat_slates[index])
-                advantage = flat_advantages[index]
-                if cfg.norm_adv:
-                    advantage = (advantage - advantage.mean()) / (advantage.std() + 1e-8)
-                policy_loss = clipped_policy_loss(log_prob, flat_log_probs[index], advantage, cfg.clip_coef)
-                value_loss = 0.5 * (value.float() - flat_returns[index]).pow(2).mean()
-                entropy_mean = entropy.mean()
-                loss = policy_loss - cfg.ent_coef * entropy_mean + cfg.vf_coef * value_loss
-                self.optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                nn.utils.clip_grad_norm_(net.parameters(), cfg.max_grad_norm)
-                self.optimizer.step()
-                with torch.no_grad():
-                    log_ratio = log_prob - flat_log_probs[index]
-                    approx_kl = ((log_ratio.exp() - 1.0) - log_ratio).mean()  # Schulman's k3 estimator
-                    clip_fraction = ((log_ratio.exp() - 1.0).abs() > cfg.clip_coef).float().mean()
-                    totals += torch.stack([policy_loss.detach(), value_loss.detach(), entropy_mean.detach(), approx_kl, clip_fraction])
-        means = (totals / cfg.num_minibatches).tolist()
-        return dict(zip(("policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction"), means))
+    def _report(self, log: ProgressLog, elapsed: float, steps: int, mean_return: float, stats: dict[str, float]) -> None:
+        """A row of ``progress.csv`` and, when ``verbose``, a progress line: ``steps`` trained in ``elapsed`` seconds of this run."""
+        rate = steps / elapsed
+        log.write([self.steps_done, f"{elapsed:.2f}", f"{rate:.0f}", f"{mean_return:.3f}", *(f"{stats[k]:.5f}" for k in STATS)])
+        if self.config.verbose:
+            print(
+                f"ppo {self.steps_done:>11,d} steps  {rate:>8,.0f} steps/s  return {mean_return:7.2f}  "
+                f"entropy {stats['entropy']:.3f}  kl {stats['approx_kl']:.4f}  value loss {stats['value_loss']:.4f}",
+                flush=True,
+            )
 
     # -- saving and loading -----------------------------------------------------------------
 
@@ -740,85 +755,62 @@ class PPOAgent(TomlConfigured):
         agent.steps_done = steps_done
         return agent
 
-    def _resume_tensors(
-        self, env: gym.vector.VectorEnv, sampler: torch.Generator, rollout: dict[str, Any], seed: int
-    ) -> dict[str, torch.Tensor]:
+    def _resume_tensors(self, run: _TrainingRun) -> dict[str, torch.Tensor]:
         """Everything a resumed run needs, as names -> CPU tensors (see :meth:`train`); ``adam.*`` only for parameters with optimiser state."""
         recent = np.full(self.config.num_envs, 0.0)
-        recent[: len(rollout["recent"])] = list(rollout["recent"])
-        counters = [self.steps_done, rollout["episodes"], seed, len(rollout["recent"])]
+        recent[: len(run.returns.recent)] = list(run.returns.recent)
+        counters = [self.steps_done, run.returns.episodes, run.seed, len(run.returns.recent)]
         return {
             **{f"net.{key}": value.detach().cpu() for key, value in self.net.state_dict().items()},
             **adam_tensors(self.optimizer),
-            **{f"obs.{key}": value.cpu() for key, value in rollout["obs"].items()},
-            **{f"memory.{key}": value.cpu() for key, value in rollout["memory"].items()},
-            **{f"env.{key}": value for key, value in sim_state_tensors(env.state).items()},
-            "sampler": sampler.get_state(),
-            "episode_return": torch.from_numpy(rollout["episode_return"].copy()),
+            **{f"obs.{key}": value.cpu() for key, value in run.obs.items()},
+            **{f"memory.{key}": value.cpu() for key, value in run.memory.items()},
+            **{f"env.{key}": value for key, value in sim_state_tensors(run.env.state).items()},
+            "sampler": run.sampler.get_state(),
+            "episode_return": torch.from_numpy(run.returns.running.copy()),
             "recent": torch.from_numpy(recent),  # the last finished episodes' returns, counters[3] of them
             "counters": torch.tensor(counters, dtype=torch.int64),  # steps done, episodes, seed, recent returns
         }
 
-    def _checkpoint(
-        self,
-        directory: Path,
-        env: gym.vector.VectorEnv,
-        sampler: torch.Generator,
-        obs: dict[str, torch.Tensor],
-        memory: dict[str, torch.Tensor],
-        episode_return: np.ndarray,
-        recent: collections.deque[float],
-        episodes: int,
-        seed: int,
-    ) -> None:
+    def _checkpoint(self, directory: Path, run: _TrainingRun) -> None:
         """``resume.pt`` then :meth:`save`'s files: interrupted between them, a resume starts from the newer ``resume.pt``, which is whole."""
-        rollout = {"obs": obs, "memory": memory, "episode_return": episode_return, "recent": recent, "episodes": episodes}
-        write_bytes_atomic(directory / RESUME_FILE, torch_bytes(self._resume_tensors(env, sampler, rollout, seed)))
+        write_bytes_atomic(directory / RESUME_FILE, torch_bytes(self._resume_tensors(run)))
         self.save(str(directory))
 
-    def _resume(
-        self, directory: Path, env: gym.vector.VectorEnv, sampler: torch.Generator, rollout: dict[str, Any], seed: int, total_steps: int
-    ) -> None:
-        """Restore ``directory``'s ``resume.pt`` into the freshly built agent, ``env``, ``sampler`` and ``rollout`` (a fresh start's,
-        whose entries give the names, shapes and dtypes the file must have)."""
+    def _resume(self, directory: Path, run: _TrainingRun, total_steps: int) -> None:
+        """Restore ``directory``'s ``resume.pt`` into the freshly built agent and ``run`` (a fresh start's, whose
+        entries give the names, shapes and dtypes the file must have)."""
         path, owner = directory / RESUME_FILE, "PPOAgent.train(resume_from)"
         if not path.is_file():
             raise ValueError(f"{owner}: {path} is missing; resume_from needs a log_dir that an earlier train() wrote checkpoints into")
         state = load_state_dict(path, owner)
         adam = adam_reference(self.optimizer)
-        check_like(state, {**self._resume_tensors(env, sampler, rollout, seed), **adam}, owner, path, optional=frozenset(adam))
+        check_like(state, {**self._resume_tensors(run), **adam}, owner, path, optional=frozenset(adam))
         steps_done, episodes, saved_seed, recent_count = state["counters"].tolist()
         batch = self.config.num_envs * self.config.num_steps
-        if saved_seed != seed:
-            raise ValueError(f"{owner}: {path} was written by a run with seed {saved_seed}, not {seed}")
+        if saved_seed != run.seed:
+            raise ValueError(f"{owner}: {path} was written by a run with seed {saved_seed}, not {run.seed}")
         if steps_done < 0 or steps_done % batch or episodes < 0 or not 0 <= recent_count <= self.config.num_envs:
             raise ValueError(f"{owner}: {path} counters {state['counters'].tolist()} do not fit rollouts of {batch} steps")
         if steps_done > total_steps:
             raise ValueError(f"{owner}: {path} has trained {steps_done} steps, more than the {total_steps} asked for")
         try:  # on a scratch generator: a malformed state must not leave the sampler half set
-            torch.Generator(device=sampler.device).set_state(state["sampler"])
+            torch.Generator(device=run.sampler.device).set_state(state["sampler"])
         except RuntimeError as error:
             raise ValueError(f"{owner}: {path} entry 'sampler' is not a random generator's state ({error})") from None
         if "memory.recent" in state and not bool(((state["memory.recent"] >= -1) & (state["memory.recent"] < self.config.category_features)).all()):
             raise ValueError(f"{owner}: {path} entry 'memory.recent' holds categories outside [-1, {self.config.category_features - 1}]")
-        env_state = sim_state_from_tensors({key[4:]: value for key, value in state.items() if key.startswith("env.")}, env.sim.max_steps, owner, path)
+        env_state = sim_state_from_tensors({key[4:]: value for key, value in state.items() if key.startswith("env.")}, run.env.sim.max_steps, owner, path)
         self.net.load_state_dict({key[4:]: value for key, value in state.items() if key.startswith("net.")}, strict=True)
         load_adam_tensors(self.optimizer, {key: value for key, value in state.items() if key in adam})
-        env.state = env_state
-        sampler.set_state(state["sampler"])
-        for part in ("obs", "memory"):
-            rollout[part] = {key: state[f"{part}.{key}"].to(self.device) for key in rollout[part]}
-        rollout["episode_return"] = state["episode_return"].numpy().copy()
-        rollout["recent"].extend(state["recent"][:recent_count].tolist())
-        rollout["episodes"] = episodes
+        run.env.state = env_state
+        run.sampler.set_state(state["sampler"])
+        run.obs = {key: state[f"obs.{key}"].to(self.device) for key in run.obs}
+        run.memory = {key: state[f"memory.{key}"].to(self.device) for key in run.memory}
+        run.returns.running = state["episode_return"].numpy().copy()
+        run.returns.recent.extend(state["recent"][:recent_count].tolist())
+        run.returns.episodes = episodes
         self.steps_done = steps_done
-
-
-def _drop_rows_after(path: Path, steps: int) -> None:
-    """Keep the header and the rows up to ``steps`` of a ``progress.csv`` (whose first column is the steps)."""
-    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-    kept = lines[:1] + [line for line in lines[1:] if line.split(",", 1)[0].isdigit() and int(line.split(",", 1)[0]) <= steps]
-    write_text_atomic(path, "".join(kept))
 
 
 __all__ = [

@@ -15,20 +15,18 @@ avoided because loading it unpickles parts of its ``data`` entry.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import time
 from pathlib import Path
 
 import numpy as np
-import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import Logger
-from stable_baselines3.common.utils import get_device
 
 from baselines import TomlConfigured, build_config, check_steps, checked_env, read_config
 from baselines.checkpoint import check_like, load_state_dict, torch_bytes
+from baselines.common import ProgressLog, ReturnTracker, resolve_device
 from recsim_bench.files import write_bytes_atomic, write_json_atomic
 from recsim_bench.wrappers.sb3 import SB3VecEnv
 from recsim_bench.wrappers.score_to_slate import top_candidates
@@ -75,10 +73,6 @@ class SB3PPOConfig:
             )
 
 
-def _device(device: str) -> torch.device:
-    return get_device("auto" if device == "auto" else device)
-
-
 class SB3PPOAgent(TomlConfigured):
     """Stable-Baselines3 PPO through the score-to-slate wrapper (see the module docstring)."""
 
@@ -106,7 +100,7 @@ class SB3PPOAgent(TomlConfigured):
             ent_coef=c.ent_coef,
             policy_kwargs={"net_arch": [c.hidden, c.hidden]},
             seed=seed,
-            device=_device(device),
+            device=resolve_device(device),
             verbose=0,
         )
         model.set_logger(Logger(folder=None, output_formats=[]))  # SB3's own would make an empty /tmp/SB3-<time> per learn()
@@ -148,7 +142,7 @@ class SB3PPOAgent(TomlConfigured):
             "steps": done,
             "wall_time": seconds,
             "steps_per_s": done / seconds,
-            "recent_return": logger.recent_return(),
+            "recent_return": logger.returns.mean(),
             "device": str(self.model.device),
         }
 
@@ -187,37 +181,23 @@ class SB3PPOAgent(TomlConfigured):
 
 
 class _EpisodeLog(BaseCallback):
-    """Writes one CSV row per rollout: steps, wall time, steps/s and the mean return of the episodes finished so far."""
+    """Tracks the training episodes' returns and writes one CSV row per rollout: steps, wall time, steps/s and the
+    mean return of the last 100 finished episodes."""
 
     def __init__(self, num_envs: int, log_dir: str | None) -> None:
         super().__init__()
-        self._running = np.zeros(num_envs)
-        self._finished: list[float] = []
+        self.returns = ReturnTracker(num_envs, window=100)
         self._start = time.perf_counter()
-        self._file = None
-        if log_dir is not None:
-            Path(log_dir).mkdir(parents=True, exist_ok=True)
-            self._file = open(Path(log_dir) / "progress.csv", "w", newline="", encoding="utf-8")
-            self._writer = csv.writer(self._file)
-            self._writer.writerow(["steps", "wall_time", "steps_per_s", "recent_return"])
-
-    def recent_return(self, window: int = 100) -> float:
-        return float(np.mean(self._finished[-window:])) if self._finished else float("nan")
+        self._log = ProgressLog(log_dir, ["steps", "wall_time", "steps_per_s", "recent_return"])
 
     def _on_step(self) -> bool:
-        self._running += self.locals["rewards"]
-        dones = self.locals["dones"]
-        self._finished.extend(self._running[dones].tolist())
-        self._running[dones] = 0.0
+        self.returns.add(self.locals["rewards"], self.locals["dones"])
         return True
 
     def _on_rollout_end(self) -> None:
-        if self._file is not None:
-            seconds = time.perf_counter() - self._start
-            steps = self.model.num_timesteps
-            self._writer.writerow([steps, f"{seconds:.3f}", f"{steps / seconds:.1f}", f"{self.recent_return():.4f}"])
-            self._file.flush()
+        seconds = time.perf_counter() - self._start
+        steps = self.model.num_timesteps
+        self._log.write([steps, f"{seconds:.3f}", f"{steps / seconds:.1f}", f"{self.returns.mean():.4f}"])
 
     def _on_training_end(self) -> None:
-        if self._file is not None:
-            self._file.close()
+        self._log.close()

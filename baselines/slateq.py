@@ -58,11 +58,8 @@ Example:
 
 from __future__ import annotations
 
-import collections
 import copy
-import csv
 import dataclasses
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -77,11 +74,13 @@ from torch.nn import functional as F
 import recsim_bench  # noqa: F401  (registers the environments)
 from baselines import TomlConfigured, build_config, check_steps, checked_env, read_config
 from baselines.checkpoint import check_like, check_network_size, load_state_dict, torch_bytes
-from recsim_bench.agents import RowStreams, env_info
+from baselines.common import ProgressLog, ReturnTracker, resolve_device
+from recsim_bench.agents import EnvInfo, RowStreams, env_info, unit_bounds
 from recsim_bench.files import write_bytes_atomic, write_json_atomic
 
 WEIGHTS_FILE, CONFIG_FILE = "weights.pt", "config.json"
 OBSERVATION_KEYS = ("user", "candidates", "response")
+STATS = ("q_loss", "choice_loss", "mean_q")  # what the updates report, in progress.csv's order
 
 
 @dataclasses.dataclass(frozen=True)
@@ -247,13 +246,10 @@ class ItemScorer(nn.Module):
 
 
 def _bounds(box: gym.spaces.Box) -> tuple[torch.Tensor, torch.Tensor]:
-    """Offsets and spans that map a Box's finite bounds to [0, 1]; unbounded entries are kept as they are."""
-    low, high = box.low.astype(np.float64), box.high.astype(np.float64)
-    finite = np.isfinite(low) & np.isfinite(high) & (high > low)
-    return (
-        torch.as_tensor(np.where(finite, low, 0.0), dtype=torch.float32),
-        torch.as_tensor(np.where(finite, high - low, 1.0), dtype=torch.float32),
-    )
+    """Offsets and spans that map a Box's finite bounds to [0, 1] (:func:`recsim_bench.agents.unit_bounds`), as
+    float32 tensors: the network scales in float32."""
+    low, span = unit_bounds(box.low, box.high)
+    return torch.as_tensor(low, dtype=torch.float32), torch.as_tensor(span, dtype=torch.float32)
 
 
 class SlateQNetwork(nn.Module):
@@ -298,15 +294,23 @@ class ReplayBuffer:
         return {key: values[index] for key, values in self.data.items()}
 
 
+@dataclasses.dataclass
+class _TrainingRun:
+    """What a training run carries from one vector step to the next."""
+
+    env: gym.vector.VectorEnv
+    coins: np.random.Generator  # the epsilon-greedy coins and random slates
+    sampler: torch.Generator  # the replayed minibatches
+    optimizer: torch.optim.Adam
+    buffer: ReplayBuffer
+    click_column: int  # of the behaviours in a response slot
+    reward_weights: torch.Tensor  # (B,) a slot's reward = reward_weights @ its behaviours
+    obs: dict[str, np.ndarray]  # the current observations
+    returns: ReturnTracker
+
+
 # ----------------------------------------------------------------------------------------------
 # The agent
-
-
-def resolve_device(device: str | torch.device) -> torch.device:
-    """``"auto"``: CUDA when available, else the CPU."""
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 class SlateQAgent(TomlConfigured):
@@ -400,6 +404,70 @@ class SlateQAgent(TomlConfigured):
         choice_loss = -(log_probs * consumed).sum() / len(consumed)
         return q_loss, choice_loss
 
+    def _start(self, env: gym.vector.VectorEnv, info: EnvInfo, seed: int) -> _TrainingRun:
+        """A fresh run on ``env`` (whose reward and behaviours ``info`` describes): every row reset with ``seed``
+        (row ``i`` with ``seed + i``), an empty replay buffer, a new optimiser."""
+        torch.manual_seed(seed)
+        coins = np.random.default_rng(seed)
+        sampler = torch.Generator(device=self.device).manual_seed(seed)
+        optimizer = torch.optim.Adam(self.net.parameters(), lr=self.config.learning_rate)
+        buffer = ReplayBuffer(self.config.buffer_size, self.spaces, self.slate_size, self.device)
+        reward_weights = torch.as_tensor(info.reward_weights, dtype=torch.float32, device=self.device)
+        obs, _ = env.reset(seed=seed)
+        returns = ReturnTracker(self.config.num_envs, window=self.config.num_envs)
+        return _TrainingRun(env, coins, sampler, optimizer, buffer, info.behaviours.index("click"), reward_weights, obs, returns)
+
+    def _collect(self, run: _TrainingRun, epsilon: float) -> torch.Tensor:
+        """One vector step of epsilon-greedy slates into the replay buffer; returns the optimal slates' values (N,)."""
+        n, k = self.config.num_envs, self.spaces["candidates"].shape[0]
+        obs = self._to_device(run.obs)
+        slates, values = self.greedy(obs)
+        slates = slates.cpu().numpy().astype(np.int64)
+        explore = run.coins.random(n) < epsilon
+        random = np.argsort(run.coins.random((n, k)), axis=1)[:, : self.slate_size]
+        slates = np.where(explore[:, None], random, slates)
+        next_np, reward, terminated, truncated, infos = run.env.step(slates)
+
+        # The transition's next observation is the episode's last one for rows that just finished
+        # (copies: next_np, the next step's observation, keeps the new episodes' first ones).
+        stored_next = next_np
+        if "final_obs" in infos:
+            done = infos["_final_obs"]
+            stored_next = {key: next_np[key].copy() for key in OBSERVATION_KEYS}
+            for key in OBSERVATION_KEYS:
+                stored_next[key][done] = infos["final_obs"][key][done]
+        next_obs = self._to_device(stored_next)
+        behaviours = next_obs["response"][:, :, : len(run.reward_weights)]
+        run.buffer.add(
+            {
+                **obs,
+                **{f"next_{key}": value for key, value in next_obs.items()},
+                "slate": torch.as_tensor(slates, device=self.device),
+                "clicked": behaviours[:, :, run.click_column] > 0.5,
+                "slot_reward": behaviours @ run.reward_weights,
+                "reward": torch.as_tensor(reward, dtype=torch.float32, device=self.device),
+                "terminated": torch.as_tensor(terminated, device=self.device),
+            }
+        )
+        run.returns.add(reward, terminated | truncated)
+        run.obs = next_np
+        return values
+
+    def _update(self, run: _TrainingRun) -> tuple[torch.Tensor, torch.Tensor]:
+        """``updates_per_step`` gradient steps on replayed minibatches, each followed by the target tower's Polyak step;
+        returns the last step's Q and choice losses."""
+        cfg = self.config
+        for _ in range(cfg.updates_per_step):
+            q_loss, choice_loss = self.losses(run.buffer.sample(cfg.batch_size, run.sampler))
+            run.optimizer.zero_grad(set_to_none=True)
+            (q_loss + cfg.choice_coef * choice_loss).backward()
+            nn.utils.clip_grad_norm_(self.net.parameters(), cfg.max_grad_norm)
+            run.optimizer.step()
+            with torch.no_grad():
+                for target, online in zip(self.target_q.parameters(), self.net.q.parameters()):
+                    target.lerp_(online, cfg.tau)
+        return q_loss, choice_loss
+
     def train(
         self,
         env_id: str,
@@ -428,109 +496,26 @@ class SlateQAgent(TomlConfigured):
             self.device = resolve_device(device)
             self.net.to(self.device)
             self.target_q = copy.deepcopy(self.net.q)
-            return self._train_loop(env, info, int(steps), seed, log_dir)
+            return self._train_loop(self._start(env, info, seed), int(steps), log_dir)
         finally:
             env.close()
 
-    def _train_loop(self, env: gym.vector.VectorEnv, info: Any, total_steps: int, seed: int, log_dir: str | None) -> dict[str, Any]:
-        cfg, device, n = self.config, self.device, self.config.num_envs
-        k = self.spaces["candidates"].shape[0]
-        torch.manual_seed(seed)
-        coins = np.random.default_rng(seed)
-        sampler = torch.Generator(device=device).manual_seed(seed)
-        optimizer = torch.optim.Adam(self.net.parameters(), lr=cfg.learning_rate)
-        buffer = ReplayBuffer(cfg.buffer_size, self.spaces, self.slate_size, device)
-        click_column = info.behaviours.index("click")
-        reward_weights = torch.as_tensor(info.reward_weights, dtype=torch.float32, device=device)
-        num_behaviours = len(info.behaviours)
-
-        writer, csv_file = None, None
-        if log_dir is not None:
-            os.makedirs(log_dir, exist_ok=True)
-            csv_file = open(Path(log_dir) / "progress.csv", "w", newline="", encoding="utf-8")
-            writer = csv.writer(csv_file)
-            writer.writerow(["steps", "wall_time", "steps_per_s", "recent_return", "epsilon", "q_loss", "choice_loss", "mean_q"])
-
-        obs_np, _ = env.reset(seed=seed)
-        episode_return = np.zeros(n)
-        recent: collections.deque[float] = collections.deque(maxlen=n)
-        episodes, steps_done = 0, 0
-        iterations = max(1, total_steps // n)
-        stats = {"q_loss": float("nan"), "choice_loss": float("nan"), "mean_q": float("nan")}
-        start = time.perf_counter()
-        try:
+    def _train_loop(self, run: _TrainingRun, total_steps: int, log_dir: str | None) -> dict[str, Any]:
+        cfg = self.config
+        iterations = max(1, total_steps // cfg.num_envs)
+        steps_done, start = 0, time.perf_counter()
+        stats = dict.fromkeys(STATS, float("nan"))
+        with ProgressLog(log_dir, ["steps", "wall_time", "steps_per_s", "recent_return", "epsilon", *STATS]) as log:
             for iteration in range(iterations):
                 decayed = min(1.0, iteration / max(1.0, cfg.epsilon_fraction * iterations))
                 epsilon = cfg.epsilon_start + decayed * (cfg.epsilon_end - cfg.epsilon_start)
-                obs = self._to_device(obs_np)
-                slates, values = self.greedy(obs)
-                slates = slates.cpu().numpy().astype(np.int64)
-                explore = coins.random(n) < epsilon
-                random = np.argsort(coins.random((n, k)), axis=1)[:, : self.slate_size]
-                slates = np.where(explore[:, None], random, slates)
-                next_np, reward, terminated, truncated, infos = env.step(slates)
-
-                # The transition's next observation is the episode's last one for rows that just finished
-                # (copies: next_np, the next step's observation, keeps the new episodes' first ones).
-                stored_next = next_np
-                if "final_obs" in infos:
-                    done = infos["_final_obs"]
-                    stored_next = {key: next_np[key].copy() for key in OBSERVATION_KEYS}
-                    for key in OBSERVATION_KEYS:
-                        stored_next[key][done] = infos["final_obs"][key][done]
-                next_obs = self._to_device(stored_next)
-                behaviours = next_obs["response"][:, :, :num_behaviours]
-                buffer.add(
-                    {
-                        **obs,
-                        **{f"next_{key}": value for key, value in next_obs.items()},
-                        "slate": torch.as_tensor(slates, device=device),
-                        "clicked": behaviours[:, :, click_column] > 0.5,
-                        "slot_reward": behaviours @ reward_weights,
-                        "reward": torch.as_tensor(reward, dtype=torch.float32, device=device),
-                        "terminated": torch.as_tensor(terminated, device=device),
-                    }
-                )
-                steps_done += n
-                episode_return += reward
-                finished = terminated | truncated
-                if finished.any():
-                    recent.extend(episode_return[finished].tolist())
-                    episodes += int(finished.sum())
-                    episode_return[finished] = 0.0
-                obs_np = next_np
-
-                if buffer.size >= cfg.learning_starts:
-                    for _ in range(cfg.updates_per_step):
-                        q_loss, choice_loss = self.losses(buffer.sample(cfg.batch_size, sampler))
-                        optimizer.zero_grad(set_to_none=True)
-                        (q_loss + cfg.choice_coef * choice_loss).backward()
-                        nn.utils.clip_grad_norm_(self.net.parameters(), cfg.max_grad_norm)
-                        optimizer.step()
-                        with torch.no_grad():
-                            for target, online in zip(self.target_q.parameters(), self.net.q.parameters()):
-                                target.lerp_(online, cfg.tau)
+                values = self._collect(run, epsilon)
+                steps_done += cfg.num_envs
+                if run.buffer.size >= cfg.learning_starts:
+                    q_loss, choice_loss = self._update(run)
                     stats = {"q_loss": q_loss.item(), "choice_loss": choice_loss.item(), "mean_q": values.mean().item() / cfg.reward_scale}
-
                 if (iteration + 1) % cfg.log_every == 0 or iteration == iterations - 1:
-                    elapsed = time.perf_counter() - start
-                    mean_return = float(np.mean(recent)) if recent else float("nan")
-                    if writer is not None:
-                        writer.writerow(
-                            [steps_done, f"{elapsed:.2f}", f"{steps_done / elapsed:.0f}", f"{mean_return:.3f}", f"{epsilon:.3f}"]
-                            + [f"{stats[key]:.5f}" for key in ("q_loss", "choice_loss", "mean_q")]
-                        )
-                        csv_file.flush()
-                    if cfg.verbose:
-                        print(
-                            f"slateq {steps_done:>10,d} steps  {steps_done / elapsed:>7,.0f} steps/s  return {mean_return:7.2f}  "
-                            f"eps {epsilon:.2f}  q loss {stats['q_loss']:.4f}  choice nll {stats['choice_loss']:.4f}  "
-                            f"mean Q {stats['mean_q']:.1f}",
-                            flush=True,
-                        )
-        finally:
-            if csv_file is not None:
-                csv_file.close()
+                    self._report(log, steps_done, time.perf_counter() - start, run.returns.mean(), epsilon, stats)
         if log_dir is not None:
             self.save(log_dir)
         elapsed = time.perf_counter() - start
@@ -538,10 +523,21 @@ class SlateQAgent(TomlConfigured):
             "steps": steps_done,
             "wall_time": elapsed,
             "steps_per_s": steps_done / elapsed if elapsed > 0 else float("nan"),
-            "recent_return": float(np.mean(recent)) if recent else float("nan"),
-            "episodes": episodes,
+            "recent_return": run.returns.mean(),
+            "episodes": run.returns.episodes,
             **stats,
         }
+
+    def _report(self, log: ProgressLog, steps: int, elapsed: float, mean_return: float, epsilon: float, stats: dict[str, float]) -> None:
+        """A row of ``progress.csv`` and, when ``verbose``, a progress line."""
+        log.write([steps, f"{elapsed:.2f}", f"{steps / elapsed:.0f}", f"{mean_return:.3f}", f"{epsilon:.3f}", *(f"{stats[key]:.5f}" for key in STATS)])
+        if self.config.verbose:
+            print(
+                f"slateq {steps:>10,d} steps  {steps / elapsed:>7,.0f} steps/s  return {mean_return:7.2f}  "
+                f"eps {epsilon:.2f}  q loss {stats['q_loss']:.4f}  choice nll {stats['choice_loss']:.4f}  "
+                f"mean Q {stats['mean_q']:.1f}",
+                flush=True,
+            )
 
     # -- saving and loading -----------------------------------------------------------------
 

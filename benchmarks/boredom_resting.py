@@ -39,8 +39,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 import recsim_bench  # noqa: F401  (registers the suite)
-from recsim_bench.envs.boredom import fresh_policy
-from recsim_bench.references import mean_ci, oracle_policy, top_slates
+from recsim_bench.references import fresh_policy, top_slates
+from recsim_bench.scoring.metrics import mean_ci
 
 ENV_ID = "RecSimBench/Boredom-v0"
 EVAL_SEED = 10_000
@@ -173,10 +173,9 @@ def main() -> None:
     parser.add_argument("--deviations", action="store_true", help="also the gain of resting from step 20 and 50, for 1, 5 and 20 steps")
     parser.add_argument("--advantages", action="store_true", help="also the GAE advantage gap of showing an item one click from boredom")
     args = parser.parse_args()
-    rng = np.random.default_rng(0)
     rows: dict[str, dict[str, float]] = {
-        "oracle (privileged)": measure(lambda env, obs: oracle_policy(env, obs, rng), args.users),
-        "fresh (privileged)": measure(lambda env, obs: fresh_policy(env, obs, rng), args.users),
+        "oracle (privileged)": measure(lambda env, obs: top_slates(env.expected_rewards(), env.sim.slate_size), args.users),
+        "fresh (privileged)": measure(fresh_policy, args.users),
     }
     if args.ppo:
         from baselines.ppo import PPOAgent

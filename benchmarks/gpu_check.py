@@ -22,16 +22,15 @@ import time
 import numpy as np
 import torch
 
-from baselines.ppo import PPOAgent, PPOConfig
-from recsim_bench.agents import evaluate_agent
-from recsim_bench.references import mean_ci
+from baselines.ppo import PPOAgent
+from recsim_bench.agents import evaluate_agent, make_agent
+from recsim_bench.scoring.metrics import mean_ci
 
 EVAL_SEED = 10_000
 
 
 def train_once(env_id: str, steps: int, num_envs: int, device: str) -> tuple[PPOAgent, dict[str, float]]:
-    config = PPOConfig.for_env(env_id, {"num_envs": num_envs, "verbose": False, "checkpoint_every": 0})
-    agent = PPOAgent(config=config)
+    agent = make_agent("ppo", env_id, {"num_envs": num_envs, "verbose": False, "checkpoint_every": 0})
     summary = agent.train(env_id, steps=steps, seed=0, device=device)
     return agent, summary
 

@@ -19,12 +19,12 @@ import time
 
 import torch
 
-from baselines.ppo import PPOAgent, PPOConfig
+from recsim_bench.agents import make_agent
 
 
 def native_rate(env_id: str, steps: int, num_envs: int, num_steps: int, device: str) -> float:
-    config = PPOConfig.for_env(env_id, {"num_envs": num_envs, "num_steps": num_steps, "verbose": False})
-    return PPOAgent(config=config).train(env_id, steps=steps, seed=0, device=device)["steps_per_s"]
+    agent = make_agent("ppo", env_id, {"num_envs": num_envs, "num_steps": num_steps, "verbose": False})
+    return agent.train(env_id, steps=steps, seed=0, device=device)["steps_per_s"]
 
 
 def sb3_rate(env_id: str, steps: int, num_envs: int, num_steps: int, batch_size: int, epochs: int, device: str) -> float:
@@ -53,7 +53,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.threads is not None:
         torch.set_num_threads(args.threads)
-    config = PPOConfig.for_env(args.env)
+    config = make_agent("ppo", args.env).config
     num_steps = max(1, min(config.num_steps, args.steps // args.num_envs))
     minibatch = args.num_envs * num_steps // config.num_minibatches
     print(f"{args.env}: {args.steps:,} env steps per agent, {args.num_envs} envs x {num_steps} steps per rollout, "

@@ -289,10 +289,16 @@ class EnvInfo:
 
     def scale_features(self, features: NDArray[np.floating]) -> NDArray[np.float64]:
         """Features mapped to [0, 1] by their bounds (features with an infinite or empty range are kept)."""
-        finite = np.isfinite(self.feature_low) & np.isfinite(self.feature_high) & (self.feature_high > self.feature_low)
-        low = np.where(finite, self.feature_low, 0.0)
-        span = np.where(finite, self.feature_high - self.feature_low, 1.0)
+        low, span = unit_bounds(self.feature_low, self.feature_high)
         return (np.asarray(features, dtype=np.float64) - low) / span
+
+
+def unit_bounds(low: NDArray[np.floating], high: NDArray[np.floating]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """``(offset, span)`` in float64 such that ``(x - offset) / span`` maps ``[low, high]`` to [0, 1];
+    entries with an infinite or empty range get ``(0, 1)``, which keeps them as they are."""
+    low, high = np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
+    finite = np.isfinite(low) & np.isfinite(high) & (high > low)
+    return np.where(finite, low, 0.0), np.where(finite, high - low, 1.0)
 
 
 def env_info(env_id: str, **env_kwargs: Any) -> EnvInfo:
@@ -407,4 +413,5 @@ __all__ = [
     "learns",
     "make_agent",
     "rollout",
+    "unit_bounds",
 ]

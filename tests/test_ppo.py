@@ -9,6 +9,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from recsim_bench.agents import make_agent  # noqa: E402
 from baselines.ppo import (  # noqa: E402
     PPOAgent,
     PPOConfig,
@@ -18,6 +19,7 @@ from baselines.ppo import (  # noqa: E402
     compute_gae,
     gumbel_top_slates,
     history_step_features,
+    minibatch_starts,
     plackett_luce_log_prob,
     update_history,
     update_recent_clicks,
@@ -175,8 +177,40 @@ def test_history_decays_are_checked() -> None:
 def test_config_file_defaults_and_unknown_field() -> None:
     config = PPOConfig.for_env(ENV_ID, {"num_envs": 8})
     assert config.num_envs == 8 and isinstance(config.context_hidden, tuple)
+    assert make_agent("ppo", "RecSimBench/Boredom-v0").config.history_decays == (0.8, 0.95)  # the TOML's list, as a tuple
     with pytest.raises(ValueError, match="unknown key"):
         PPOConfig.for_env(ENV_ID, {"nonsense": 1})
+
+
+def test_a_config_file_section_that_is_not_an_env_id_is_refused(tmp_path) -> None:
+    path = tmp_path / "ppo.toml"
+    path.write_text("[default]\nnum_envs = 8\n[typo]\nnum_envs = 4\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"\[typo\]"):
+        PPOConfig.for_env(ENV_ID, path=path)
+
+
+def test_minibatches_are_as_many_as_fit_whole() -> None:
+    assert list(minibatch_starts(8192, 8)) == [0, 1024, 2048, 3072, 4096, 5120, 6144, 7168]
+    assert list(minibatch_starts(10, 4)) == [0, 2, 4, 6, 8]  # minibatches of 10 // 4 = 2: five of them, not four
+    assert list(minibatch_starts(10, 3)) == [0, 3, 6]  # the tenth transition sits out this pass
+
+
+def test_more_minibatches_than_transitions_are_refused() -> None:
+    with pytest.raises(ValueError, match="num_minibatches must be at most num_envs \\* num_steps = 4"):
+        PPOConfig(num_envs=2, num_steps=2, num_minibatches=5)
+
+
+def test_update_means_are_over_the_minibatches_the_pass_runs() -> None:
+    # With a learning rate of 0 the policy stays uniform (its last layers start at zero), so every minibatch's
+    # entropy is that of a uniform Plackett-Luce slate, sum_s log(K - s); 10 transitions in minibatches of
+    # 10 // 4 = 2 make five minibatches, and their mean entropy is that value (dividing by 4 would give 5/4 of it).
+    overrides = {"num_envs": 5, "num_steps": 2, "num_minibatches": 4, "update_epochs": 1, "learning_rate": 0.0, "verbose": False}
+    agent = PPOAgent(env_id=ENV_ID, config_overrides=overrides)
+    summary = agent.train(ENV_ID, steps=10, seed=0, device="cpu")
+    k = _observations(0, n=1)["candidates"].shape[1]
+    uniform = sum(math.log(k - slot) for slot in range(agent.slate_size))
+    assert summary["entropy"] == pytest.approx(uniform, rel=1e-6)
+    assert summary["approx_kl"] == 0.0 and summary["clip_fraction"] == 0.0
 
 
 @pytest.fixture(scope="module")
@@ -225,6 +259,17 @@ def test_save_load_round_trip_gives_identical_actions(trained: tuple[PPOAgent, d
     sampled = agent.act(obs, deterministic=False)
     np.testing.assert_array_equal(loaded.act(obs, deterministic=False), sampled)
     assert sampled.dtype == np.int64 and (sampled[:, 0] != sampled[:, 1]).all()
+
+
+def test_reset_refuses_seeds_of_another_length_than_started_and_keeps_its_keys(trained: tuple[PPOAgent, dict, str]) -> None:
+    agent, _, _ = trained
+    obs = _observations(3, n=4)
+    agent.reset(np.ones(4, dtype=bool), np.arange(4))
+    first = agent.act(obs, deterministic=False)
+    agent.reset(np.ones(4, dtype=bool), np.arange(4))
+    with pytest.raises(ValueError, match="seeds must hold one seed per row of started \\(4\\), got 2"):
+        agent.reset(np.array([True, False, True, False]), np.array([7, 8]))
+    np.testing.assert_array_equal(agent.act(obs, deterministic=False), first)  # the refused reset changed nothing
 
 
 def test_sampling_is_keyed_per_row_whatever_the_batch(trained: tuple[PPOAgent, dict, str]) -> None:
