@@ -85,7 +85,8 @@ def card(env_id: str, returns: dict[str, Any] | None = None) -> str:
     """The card of a registered id, from its class docstring and ``returns`` (the package's measured file by default)."""
     returns = load_reference_returns() if returns is None else returns
     if env_id not in returns:
-        raise ValueError(f"env_id {env_id!r} has no reference returns in {REFERENCE_RETURNS_PATH.name}; measured: {sorted(k for k in returns if '/' in k)}")
+        measured = sorted(key for key in returns if key != "command")
+        raise ValueError(f"env_id {env_id!r} has no reference returns; measured: {measured}")
     env = gym.make(env_id)
     env.close()
     cls = type(env.unwrapped)

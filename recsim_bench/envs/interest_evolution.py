@@ -179,7 +179,7 @@ class InterestEvolutionEnv(RecEnv):
       Pricing a minute of budget at `lam = 1.5` minutes watched, it shows the slate `A` (all 45 pairs of the 10
       candidates are scored) that maximises `sum_{i in A} P(click i | A) * (w_i + lam * (db_i + 0.5))`, with
       `P(click i | A)` the proportional choice model under the true interests. `lam = 0` is the myopic oracle;
-      `lam = 1.5` is about the return this policy earns per minute of budget (its return above / 200), the self-consistent
+      `lam = 1.5` is about this policy's return (above) per minute of the 200-minute budget, the self-consistent
       price. A nutritious click costs under a minute of budget and a trashy one up to 7.2, so the policy
       often prefers a less likely click on a good video to a likely one on a liked trashy video.
 
