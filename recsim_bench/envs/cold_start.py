@@ -247,6 +247,8 @@ class ColdStartEnv(RecEnv):
 
     ## Reference returns
 
+    An episode is one session of a fresh **train** user.
+
     - **random**: a uniformly random slate of distinct candidates.
     - **greedy**: non-adaptive: the 3 candidates with the highest expected clicks for the population's mean user,
       the mean preference of the train users (`user_model.prior`: `0.825` times the mean of the 12 train centres,
