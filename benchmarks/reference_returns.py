@@ -2,25 +2,24 @@
 
     python benchmarks/reference_returns.py                  # writes recsim_bench/envs/reference_returns.json
     python benchmarks/reference_returns.py --extra          # also: LongTermSatisfaction, kale vs the myopic oracle
-    python benchmarks/reference_returns.py --extra --docs   # also rewrites the numbers in the env cards and docstrings
+    python benchmarks/reference_returns.py --docs           # also rewrites the env cards (docs/envs/) from the new numbers
 
 Each reference of an environment (``random``, ``greedy``, ``oracle`` and its long-run
 policies, :func:`recsim_bench.references.reference_names`) is evaluated over 1,000 episodes
 of fresh train users with seed 0 (:func:`recsim_bench.agents.evaluate_episodes` with
 ``fresh_users=True``: row ``i`` is the single env reset with seed ``i``); the mean return and its 95%
 Student-t interval go into the JSON file (written atomically) and a Markdown
-table is printed. ``--extra`` prints a second table. ``--docs`` rewrites the
-blocks between ``<!-- reference-returns:start/end -->`` (and ``kale:start/end``)
-markers in ``docs/envs/<Name>.md`` and the ``## Reference returns`` section of
-each environment class docstring, so that the published numbers are the measured ones.
+table is printed. ``--extra`` prints a second table (LongTermSatisfaction's
+``kale`` under RecSim's sensitivity, quoted in that env's docstring). ``--docs``
+rewrites every card with :func:`recsim_bench.envs.cards.write_cards`, the cards'
+one writer (``python -m recsim_bench.envs.cards --write``), so that the published
+numbers are the measured ones; the docstrings hold none.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
-import re
 import sys
 import time
 from pathlib import Path
@@ -28,14 +27,14 @@ from typing import Any
 
 
 import recsim_bench
-from recsim_bench.files import write_text_atomic
 from recsim_bench.agents import evaluate_episodes
+from recsim_bench.envs.cards import write_cards
+from recsim_bench.files import write_text_atomic
 from recsim_bench.references import REFERENCE_RETURNS_PATH, reference_agent, reference_names
 from recsim_bench.scoring.metrics import mean_ci
 
 COMMAND = "python benchmarks/reference_returns.py"
 ROOT = Path(__file__).resolve().parent.parent
-DOCS = ROOT / "docs" / "envs"
 EPISODES = 1000
 SEED = 0
 LTS_ID = "RecSimBench/LongTermSatisfaction-v0"
@@ -64,63 +63,10 @@ def cell(result: dict[str, Any]) -> str:
     return f"{result['mean']:.2f} [{result['low']:.2f}, {result['high']:.2f}]"
 
 
-def card_table(env_results: dict[str, Any]) -> str:
-    """The card's table of one environment's reference returns."""
-    rows = [f"| {p} | {r['mean']:.2f} | [{r['low']:.2f}, {r['high']:.2f}] |" for p, r in env_results.items()]
-    return "\n".join(["| policy | mean return | 95% CI |", "|---|---|---|", *rows])
-
-
-def docstring_section(env_id: str, env_results: dict[str, Any]) -> str:
-    """The ``## Reference returns`` section of an environment class docstring (indented, no trailing blank line)."""
-    name = env_id.split("/")[-1]
-    numbers = ", ".join(f"{p} {cell(r)}" for p, r in env_results.items())
-    return (
-        "    ## Reference returns\n"
-        f"    Mean return and 95% CI over {EPISODES:,} episodes (seed {SEED}), from ``{COMMAND}``:\n"
-        f"    {numbers}.\n"
-        "    Greedy (population's mean user) and oracle (true hidden state) both maximise the immediate\n"
-        f"    expected reward; see ``docs/envs/{name}.md``.\n"
-    )
-
-
-def replace_between(text: str, start: str, end: str, new: str, where: str) -> str:
-    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.DOTALL)
-    if len(pattern.findall(text)) != 1:
-        raise ValueError(f"{where}: expected exactly one {start} ... {end} block")
-    return pattern.sub(lambda _: f"{start}\n{new}\n{end}", text)
-
-
-def write_docs(results: dict[str, Any], kale_table: str | None) -> list[Path]:
-    """Put the measured numbers into the env cards and the class docstrings; return the files written."""
-    written = []
-    for env_id, (module, *_) in recsim_bench.SUITE.items():
-        card = DOCS / f"{env_id.split('/')[-1]}.md"
-        text = replace_between(
-            card.read_text(encoding="utf-8"),
-            "<!-- reference-returns:start -->",
-            "<!-- reference-returns:end -->",
-            card_table(results[env_id]),
-            str(card),
-        )
-        if kale_table is not None and env_id == LTS_ID:
-            text = replace_between(text, "<!-- kale:start -->", "<!-- kale:end -->", kale_table, str(card))
-        write_text_atomic(card, text)
-        written.append(card)
-
-        source = Path(importlib.import_module(module).__file__)
-        code = source.read_text(encoding="utf-8")
-        section = re.compile(r"    ## Reference returns\n.*?(?=\n    ## )", re.DOTALL)
-        if len(section.findall(code)) != 1:
-            raise ValueError(f"{source}: expected exactly one '## Reference returns' docstring section")
-        write_text_atomic(source, section.sub(lambda _: docstring_section(env_id, results[env_id]), code))
-        written.append(source)
-    return written
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--extra", action="store_true", help="also compare kale and the oracle on LongTermSatisfaction")
-    parser.add_argument("--docs", action="store_true", help="also write the numbers into the env cards and docstrings")
+    parser.add_argument("--docs", action="store_true", help="also rewrite the env cards (docs/envs/) from the new numbers")
     parser.add_argument("--output", type=Path, default=REFERENCE_RETURNS_PATH, help="where to write the JSON")
     args = parser.parse_args(argv)
     if args.docs and args.output.resolve() != REFERENCE_RETURNS_PATH:
@@ -142,7 +88,6 @@ def main(argv: list[str] | None = None) -> int:
             print(f"| {env_id} | {policy} | {cell(result)} |")
     print(f"\nwrote {args.output}")
 
-    kale_table = None
     if args.extra:
         start = time.perf_counter()
         lines = ["| user_model | oracle (myopic) | kale (least clickbait) |", "|---|---|---|"]
@@ -150,12 +95,11 @@ def main(argv: list[str] | None = None) -> int:
         for label, kwargs in (("default (sensitivity 0.2)", {}), (recsim_label, RECSIM_SENSITIVITY)):
             oracle, kale = measure(LTS_ID, "oracle", **kwargs), measure(LTS_ID, "kale", **kwargs)
             lines.append(f"| {label} | {cell(oracle)} | {cell(kale)} |")
-        kale_table = "\n".join(lines)
         print(f"\n{LTS_ID}: always-least-clickbait (kale) vs the myopic oracle, {EPISODES:,} episodes, seed {SEED}:\n")
-        print(kale_table)
+        print("\n".join(lines))
         print(f"\n({time.perf_counter() - start:.1f} s; `{COMMAND} --extra`)")
     if args.docs:
-        for path in write_docs(results, kale_table):
+        for path in write_cards():
             print(f"wrote {path.relative_to(ROOT)}")
     return 0
 
