@@ -28,9 +28,9 @@ from typing import Any
 
 import recsim_bench
 from recsim_bench.agents import evaluate_episodes
-from recsim_bench.envs.cards import write_cards
+from recsim_bench.envs.cards import REFERENCE_RETURNS_PATH, write_cards
 from recsim_bench.files import write_text_atomic
-from recsim_bench.references import REFERENCE_RETURNS_PATH, reference_agent, reference_names
+from recsim_bench.references import reference_agent, reference_names
 from recsim_bench.scoring.metrics import mean_ci
 
 COMMAND = "python benchmarks/reference_returns.py"

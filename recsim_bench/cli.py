@@ -32,7 +32,8 @@ import recsim_bench
 from recsim_bench.envs import NAMESPACE, SUITE
 from recsim_bench.seeding import check_seed
 from recsim_bench.agents import agent_class, evaluate_agent, evaluate_episodes, learns, make_agent
-from recsim_bench.references import load_reference_returns, reference_agent
+from recsim_bench.envs.cards import load_reference_returns
+from recsim_bench.references import reference_agent
 from recsim_bench.scoring.metrics import mean_ci
 
 DEMO_REFERENCES = ("random", "greedy")
@@ -94,7 +95,7 @@ def cmd_describe(args: argparse.Namespace) -> int:
         env.close()
 
     references = load_reference_returns()
-    if references is not None and env_id in references:
+    if env_id in references:
         print("\nReference returns (mean [95% CI]):")
         for policy, result in references[env_id].items():
             print(
@@ -108,7 +109,7 @@ def cmd_describe(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    references = load_reference_returns() or {}
+    references = load_reference_returns()
     print(f"recsim-bench {recsim_bench.__version__}: mean return over {args.episodes} episode(s), seed {args.seed}")
     print("(in brackets: the reference mean over 1,000 episodes)\n")
     width = max(len(env_id) for env_id in SUITE)

@@ -26,8 +26,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import itertools
-import json
-from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -39,10 +37,6 @@ from recsim_bench.rng import RowStreams
 Policy = Callable[[Any, dict[str, NDArray[np.float32]]], NDArray[np.int64]]
 """A reference policy: ``(env, obs) -> slates``, with ``env`` the unwrapped vector env, ``obs`` its batched
 observation and ``slates`` an ``(N, S)`` int64 array of distinct candidate indices."""
-
-#: Where ``benchmarks/reference_returns.py`` writes the measured reference returns.
-REFERENCE_RETURNS_PATH = Path(__file__).resolve().parent / "envs" / "reference_returns.json"
-
 
 def top_slates(scores: NDArray[np.floating], slate_size: int) -> NDArray[np.int64]:
     """The ``slate_size`` highest-scoring candidates of each row of ``scores`` ``(N, K)``, best first.
@@ -316,21 +310,11 @@ def reference_names(env_id: str) -> list[str]:
     return [*COMMON_REFERENCES, *LONG_RUN_POLICIES[env_id]]
 
 
-def load_reference_returns(path: Path | str = REFERENCE_RETURNS_PATH) -> dict[str, Any] | None:
-    """The measured reference returns (``{env_id: {reference: {"mean", "low", "high", ...}}, "command": ...}``), or ``None``."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except FileNotFoundError:
-        return None
-
-
 __all__ = [
     "BUDGET_VALUE",
     "COMMON_REFERENCES",
     "LONG_RUN_POLICIES",
     "POPULARITY_USERS",
-    "REFERENCE_RETURNS_PATH",
     "OracleConfig",
     "OracleReference",
     "Policy",
@@ -343,7 +327,6 @@ __all__ = [
     "history_policy",
     "item_popularity",
     "kale_policy",
-    "load_reference_returns",
     "popularity_policy",
     "quality_policy",
     "reference_agent",

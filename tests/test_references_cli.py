@@ -13,12 +13,12 @@ import pytest
 import recsim_bench
 from recsim_bench import cli
 from recsim_bench.agents import evaluate_episodes
+from recsim_bench.envs.cards import load_reference_returns
 from recsim_bench.references import (
     LONG_RUN_POLICIES,
     PolicyReference,
     RandomReference,
     kale_policy,
-    load_reference_returns,
     quality_policy,
     reference_agent,
     reference_names,
