@@ -330,11 +330,16 @@ def result_filename(result: Mapping[str, Any]) -> str:
     overwrite each other. A result without a ``protocol`` key gets the name files had before schema 2,
     ``<agent>__<Env-vN>__seed<S>.json`` (the runner still recognises finished jobs by it).
     """
-    agent = _safe_name(result["agent"]["name"]) or "agent"
+    agent = _file_agent(result)
     env = str(result["env_id"]).split("/")[-1]
     protocol = f"__{_safe_name(result['protocol'])}" if result.get("protocol") is not None else ""
     seed = result["seeds"]["train"]
     return f"{agent}__{env}{protocol}__seed{'-none' if seed is None else seed}.json"
+
+
+def _file_agent(result: Mapping[str, Any]) -> str:
+    """The agent's name as it appears in file and directory names."""
+    return _safe_name(result["agent"]["name"]) or "agent"
 
 
 def _safe_name(text: Any) -> str:
@@ -783,7 +788,7 @@ def verification_path(result_path: Path | str, result: Mapping[str, Any], verifi
     directory = default_verified_dir(result_path) if verified_dir is None else Path(verified_dir)
     if directory is None:
         return None
-    return directory / (_safe_name(result["agent"]["name"]) or "agent") / Path(result_path).with_suffix(VERIFICATION_SUFFIX).name
+    return directory / _file_agent(result) / Path(result_path).with_suffix(VERIFICATION_SUFFIX).name
 
 
 def policy_digest(spec: str) -> str | None:
