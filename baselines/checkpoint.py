@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import math
 import zipfile
 from pathlib import Path
 from typing import Any, Callable
@@ -12,7 +13,7 @@ import numpy as np
 import torch
 
 from recsim_bench import rng
-from recsim_bench.simulator import SimState
+from recsim_bench.simulator import SimState, Simulator
 
 #: Limits on what a checkpoint may ask for (a weights or resume file is some MB).
 MAX_ARCHIVE_BYTES = 1 << 32  # the members of a torch archive, by their declared (uncompressed) sizes
@@ -111,13 +112,23 @@ def sim_state_tensors(state: SimState) -> dict[str, torch.Tensor]:
     return tensors
 
 
-def sim_state_from_tensors(tensors: dict[str, torch.Tensor], max_steps: int, owner: str, path: Path) -> SimState:
-    """The :class:`SimState` of :func:`sim_state_tensors` (its names, shapes and dtypes checked by the caller with
-    :func:`check_like`); counters out of range (episode < 0, step outside ``[0, max_steps)``, an unknown split) raise ``ValueError``."""
-    for name, low, high in (("episode", 0, None), ("step", 0, max_steps - 1), ("split", 0, len(rng.SPLITS) - 1)):
-        values = tensors[name]
-        if len(values) and (int(values.min()) < low or high is not None and int(values.max()) > high):
-            raise ValueError(f"{owner}: {path} entry 'env.{name}' holds values outside [{low}, {'any' if high is None else high}]")
+def sim_state_from_tensors(tensors: dict[str, torch.Tensor], sim: Simulator, owner: str, path: Path) -> SimState:
+    """The :class:`SimState` of :func:`sim_state_tensors` for ``sim`` (its names, shapes and dtypes checked by the caller
+    with :func:`check_like`). Every value must lie in its declared range before anything is built: the counters
+    (episode >= 0, step in ``[0, max_steps)``, a known split, a user index below :data:`~recsim_bench.rng.MAX_USERS`),
+    the user model's :meth:`~recsim_bench.parts.users.UserModel.state_ranges` and the item model's
+    :meth:`~recsim_bench.parts.items.ItemModel.attribute_ranges`; the first value outside raises ``ValueError``."""
+    ranges = {"episode": (0, math.inf), "step": (0, sim.max_steps - 1), "split": (0, len(rng.SPLITS) - 1), "user_id": (0, rng.MAX_USERS - 1)}
+    ranges |= {f"user.{name}": bounds for name, bounds in sim.user_model.state_ranges().items()}
+    # A catalogue keeps its candidates as ids: the attributes it looks up are not in the state.
+    ranges |= {f"items.{name}": bounds for name, bounds in sim.item_model.attribute_ranges().items() if f"items.{name}" in tensors}
+    for name, (low, high) in ranges.items():
+        values = tensors[name].numpy()
+        outside = values[(values < low) | (values > high)]
+        if outside.size:
+            raise ValueError(
+                f"{owner}: {path} entry 'env.{name}' holds values outside [{low}, {'any' if high == math.inf else high}], e.g. {outside.flat[0]}"
+            )
     values: dict[str, Any] = {}
     for name, tensor in tensors.items():
         field, _, part = name.partition(".")

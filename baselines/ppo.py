@@ -800,7 +800,7 @@ class PPOAgent(TomlConfigured):
             raise ValueError(f"{owner}: {path} entry 'sampler' is not a random generator's state ({error})") from None
         if "memory.recent" in state and not bool(((state["memory.recent"] >= -1) & (state["memory.recent"] < self.config.category_features)).all()):
             raise ValueError(f"{owner}: {path} entry 'memory.recent' holds categories outside [-1, {self.config.category_features - 1}]")
-        env_state = sim_state_from_tensors({key[4:]: value for key, value in state.items() if key.startswith("env.")}, run.env.sim.max_steps, owner, path)
+        env_state = sim_state_from_tensors({key[4:]: value for key, value in state.items() if key.startswith("env.")}, run.env.sim, owner, path)
         self.net.load_state_dict({key[4:]: value for key, value in state.items() if key.startswith("net.")}, strict=True)
         load_adam_tensors(self.optimizer, {key: value for key, value in state.items() if key in adam})
         run.env.state = env_state

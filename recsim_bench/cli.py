@@ -5,9 +5,9 @@
     recsim-bench demo [--episodes 5] [--seed 0]
     recsim-bench train AGENT ID --steps N --seed S --device auto --out DIR [--set key=value ...] [--resume]
     recsim-bench evaluate AGENT ID [--checkpoint DIR] --episodes N --split test --seed S [--num-envs N]
-    recsim-bench validate PATH... [--rerun POLICY] [--partial]
+    recsim-bench validate PATH... [--rerun POLICY [--verified DIR]] [--partial]
     recsim-bench run --agents ppo,linucb [--envs all] [--seeds 5] [--backend local|ray] [--workers N] --out DIR [--quick]
-    recsim-bench leaderboard PATH... --out DIR [--protocol V] [--reference AGENT ...] [--no-figures]
+    recsim-bench leaderboard PATH... --out DIR [--protocol V] [--reference AGENT ...] [--verified DIR] [--no-figures]
 
 ``train`` and ``evaluate`` need the reference agents of ``baselines/`` (the ``baselines`` extra).
 
@@ -246,7 +246,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     from recsim_bench.scoring.results import validate_main
 
-    return validate_main(args.paths, rerun=args.rerun, protocol=args.protocol, partial=args.partial)
+    return validate_main(args.paths, rerun=args.rerun, protocol=args.protocol, partial=args.partial, verified=args.verified)
 
 
 def _names(text: str) -> list[str]:
@@ -280,7 +280,9 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     from recsim_bench.scoring.leaderboard import InvalidResults, write_leaderboard
 
     try:
-        tables = write_leaderboard(args.paths, args.out, protocol=args.protocol, figures=not args.no_figures, references=args.reference)
+        tables = write_leaderboard(
+            args.paths, args.out, protocol=args.protocol, figures=not args.no_figures, references=args.reference, verified=args.verified
+        )
     except InvalidResults as error:
         print(f"recsim-bench leaderboard: {error}", file=sys.stderr)
         return 1
@@ -382,6 +384,10 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument(
         "--rerun", default=None, metavar="POLICY", help="checkpoint dir or module:callable ({env}, {seed} placeholders)"
     )
+    validate.add_argument(
+        "--verified", default=None, metavar="DIR",
+        help="where --rerun writes verification records (default: verified/ beside the results/ directory holding each file)",
+    )
     validate.add_argument("--protocol", default=None, help="protocol version (default: the one each file names)")
     validate.add_argument("--partial", action="store_true", help="do not require a complete submission")
     validate.set_defaults(run=cmd_validate)
@@ -408,6 +414,10 @@ def build_parser() -> argparse.ArgumentParser:
     leaderboard.add_argument(
         "--reference", action="append", default=None, metavar="AGENT",
         help="an agent P(improvement) compares with (repeatable; default: every ranked agent)",
+    )
+    leaderboard.add_argument(
+        "--verified", default=None, metavar="DIR",
+        help="the maintainers' verification records (default: verified/ beside the results/ directory holding each file)",
     )
     leaderboard.add_argument("--no-figures", action="store_true", help="skip the PNG figures (no matplotlib needed)")
     leaderboard.set_defaults(run=cmd_leaderboard)

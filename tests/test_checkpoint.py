@@ -9,6 +9,7 @@ import math
 from pathlib import PurePosixPath
 
 import gymnasium as gym
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -187,3 +188,66 @@ def test_a_pickled_object_is_refused_in_one_line(tmp_path) -> None:
     path = tmp_path / "weights.pt"
     torch.save({"payload": PurePosixPath("x")}, path)  # an arbitrary object: weights_only unpickles nothing of the kind
     _refusal(lambda: load_state_dict(path, "Test.load"), r"could not be read as a state dict of tensors \(torch.load with weights_only=True: UnpicklingError\)")
+
+
+# ----------------------------------------------------------------------------- a resume file's simulator state
+def _rollout_states(env_id: str, steps: int) -> tuple[gym.vector.VectorEnv, list]:
+    """A vector env of 8 rows and its states over ``steps`` steps of random slates, reset in the step that ends
+    an episode as PPO's are (so a state's step counter is always below ``max_steps``)."""
+    env = gym.make_vec(env_id, num_envs=8, vectorization_mode="vector_entry_point", autoreset_mode="same_step")
+    env.reset(seed=3)
+    env.action_space.seed(3)
+    states = [env.state]
+    for _ in range(steps):
+        env.step(env.action_space.sample())
+        states.append(env.state)
+    return env, states
+
+
+@pytest.mark.parametrize("env_id", RECSIM_IDS)
+def test_every_integer_state_field_declares_a_range_that_honest_states_keep(env_id: str) -> None:
+    env, states = _rollout_states(env_id, 60)
+    user_ranges, item_ranges = env.sim.user_model.state_ranges(), env.sim.item_model.attribute_ranges()
+    for state in states:
+        assert {n for n, v in state.user.items() if v.dtype.kind in "iu"} <= set(user_ranges)
+        assert {n for n, v in state.items.items() if v.dtype.kind in "iu"} <= set(item_ranges)
+        restored = checkpoint.sim_state_from_tensors(checkpoint.sim_state_tensors(state), env.sim, "Test.resume", "resume.pt")
+        for name, values in restored.user.items():
+            np.testing.assert_array_equal(values, state.user[name])
+    env.close()
+
+
+@pytest.mark.parametrize(
+    ("env_id", "entry", "value", "message"),
+    [
+        (BOREDOM, "user.cursor", 10, r"'env.user.cursor' holds values outside \[0, 9\], e.g. 10$"),
+        (BOREDOM, "user.window_counts", 11, r"'env.user.window_counts' holds values outside \[0, 10\], e.g. 11$"),
+        (BOREDOM, "user.recent_topics", -2, r"'env.user.recent_topics' holds values outside \[-1, 9\], e.g. -2$"),
+        (BOREDOM, "user.boredom_left", 21, r"'env.user.boredom_left' holds values outside \[0, 20\], e.g. 21$"),
+        ("RecSimBench/Ecommerce-v0", "items.item_id", 1000, r"'env.items.item_id' holds values outside \[0, 999\], e.g. 1000$"),
+        ("RecSimBench/InterestEvolution-v0", "items.topic", -1, r"'env.items.topic' holds values outside \[0, 19\], e.g. -1$"),
+        (BOREDOM, "user_id", -5, r"'env.user_id' holds values outside \[0, 4611686018427387903\], e.g. -5$"),
+    ],
+)
+def test_a_resume_state_value_outside_its_range_is_refused_in_one_line(env_id: str, entry: str, value: int, message: str) -> None:
+    env, states = _rollout_states(env_id, 3)
+    tensors = {name: tensor.clone() for name, tensor in checkpoint.sim_state_tensors(states[-1]).items()}
+    tensors[entry].view(-1)[5] = value
+    _refusal(lambda: checkpoint.sim_state_from_tensors(tensors, env.sim, "Test.resume", "resume.pt"), f"^Test.resume: resume.pt entry {message}")
+    env.close()
+
+
+def test_a_tampered_boredom_cursor_in_resume_pt_is_refused_before_anything_is_restored(tmp_path) -> None:
+    from baselines.ppo import PPOAgent
+
+    overrides = {"num_envs": 8, "num_steps": 4, "num_minibatches": 1, "update_epochs": 1, "checkpoint_every": 1, "verbose": False}
+    PPOAgent(env_id=BOREDOM, config_overrides=overrides).train(BOREDOM, steps=64, seed=0, device="cpu", log_dir=str(tmp_path))
+    state = torch.load(tmp_path / "resume.pt", weights_only=True)
+    state["env.user.cursor"][2] = 10  # the window has slots 0..9: an IndexError mid-training before the check
+    torch.save(state, tmp_path / "resume.pt")
+    agent = PPOAgent(env_id=BOREDOM, config_overrides=overrides)
+    resume = lambda: agent.train(BOREDOM, steps=96, seed=0, device="cpu", resume_from=str(tmp_path))  # noqa: E731
+    _refusal(resume, r"^PPOAgent.train\(resume_from\): .*resume.pt entry 'env.user.cursor' holds values outside \[0, 9\], e.g. 10$")
+    assert agent.steps_done == 0
+    saved = {name[4:]: value for name, value in state.items() if name.startswith("net.")}
+    assert any(not torch.equal(value, saved[name]) for name, value in agent.net.state_dict().items())  # the weights were not restored

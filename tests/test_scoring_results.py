@@ -625,9 +625,10 @@ def test_rerun_writes_a_verification_record_exact_within_the_interval_or_not(tmp
     assert R.read_verification(path, result) is None  # claimed, not verified
 
     assert R.validate_main([str(path)], rerun=f"{policy_module}:make", protocol=tiny, partial=True) == 0
-    assert capsys.readouterr().out == f"OK   {path} (rerun matches exactly; recorded)\n"
-    record = json.loads(R.verification_path(path).read_text(encoding="utf-8"))
-    assert R.verification_path(path).name == "first__Boredom-v0__v1__seed-none.verification"
+    record_path = tmp_path / "verified" / "first" / "first__Boredom-v0__v1__seed-none.verification"  # beside results/, not among them
+    assert capsys.readouterr().out == f"OK   {path} (rerun matches exactly; recorded in {record_path})\n"
+    assert R.verification_path(path, result) == record_path
+    record = json.loads(record_path.read_text(encoding="utf-8"))
     assert (record["outcome"], record["episodes"], record["episodes_differing"]) == ("exact", 4, 0)
     assert record["result_checksum"] == result["checksum"] and record["policy"] == f"{policy_module}:make"
     assert record["policy_sha256"] == hashlib.sha256((tmp_path / "third_party_policy.py").read_bytes()).hexdigest()
@@ -646,7 +647,7 @@ def test_rerun_writes_a_verification_record_exact_within_the_interval_or_not(tmp
     low, high = mean_ci_of(returns)
     assert line.startswith(f"OK   {path} (rerun not exact: 1 of 4 episodes differ (largest difference {abs(returns[2] - result['returns'][2]):.3g}); the rerun's mean ")
     assert f"lies inside the file's 95% CI [{low:.6g}, {high:.6g}]; rerun - file per user: 95% CI [" in line
-    assert line.endswith("; recorded as within the interval)\n")
+    assert line.endswith(f"; recorded as within the interval in {record_path})\n")
     assert R.read_verification(path, nudged) == "within_ci"
 
     # returns inflated and spread so that the file's own interval holds the rerun's mean: every user differs,
@@ -683,12 +684,61 @@ def test_a_verification_record_that_was_edited_does_not_count(tmp_path, tiny, re
     assert R.RerunOutcome(["x"], 4, 1, 1.0, 1.0, (0.0, 2.0), (0.5, 1.5)).outcome == "mismatch"  # users moved one way
     assert R.RerunOutcome(["x"], 40, 5, 1.0, 1.0, (0.0, 2.0), (-1.0, 1.0)).outcome == "mismatch"  # 5 of 40 users differ
     record = R.verification_record(result, path, "some_module:make", outcome)
-    R.write_result(R.verification_path(path), record)
-    assert R.read_verification(path, result) == "within_ci"
-    R.write_result(R.verification_path(path), dict(record, outcome="exact"))  # checksum no longer matches
+    verified = tmp_path / "maintainers"
+    record_path = R.verification_path(path, result, verified)
+    assert record_path == verified / "random" / path.with_suffix(".verification").name
+    record_path.parent.mkdir(parents=True)
+    R.write_result(record_path, record)
+    assert R.read_verification(path, result, verified) == "within_ci"
+    assert R.read_verification(path, result) is None  # no results/ above the file: no default directory to read
+    R.write_result(record_path, dict(record, outcome="exact"))  # checksum no longer matches
+    assert R.read_verification(path, result, verified) is None
+    R.write_result(record_path, reseal(dict(record, outcome="perfect")))
+    assert R.read_verification(path, result, verified) is None
+    R.write_result(record_path, reseal(dict(record, result_checksum="0" * 64)))  # a record of another result
+    assert R.read_verification(path, result, verified) is None
+
+
+def test_records_among_the_submitted_results_do_not_count_and_validate_flags_them(tmp_path, tiny, policy_module, capsys):
+    results = tmp_path / "leaderboards" / "results"
+    R.evaluate(f"{policy_module}:make", tiny, agent_name="first", out_dir=results / "first")
+    path = results / "first" / "first__Boredom-v0__v1__seed-none.json"
+    result = R.read_result(path)
+    forged = R.verification_record(result, path, "anything", R.RerunOutcome([], 4, 0, 0.0, 1.0, (0.0, 2.0), (0.0, 0.0)))
+    planted = [path.with_suffix(".verification"), results / "first" / "nested" / "x.verification"]
+    for file in planted:
+        file.parent.mkdir(exist_ok=True)
+        R.write_result(file, forged)  # intact, of this very result: only its place gives it away
     assert R.read_verification(path, result) is None
-    R.write_result(R.verification_path(path), reseal(dict(record, outcome="perfect")))
-    assert R.read_verification(path, result) is None
+    assert R.untrusted_records([str(results)]) == sorted(planted)
+    assert R.validate_main([str(results)], protocol=tiny) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:2] == [f"FAIL {file}: verification records are written by maintainers; remove it (validate --rerun writes them into the verified directory)" for file in sorted(planted)]
+    assert [line[:4] for line in lines[2:]] == ["OK  ", "OK  "]
+
+    # the maintainers' rerun writes into leaderboards/verified/, which a check of all of leaderboards/ does not flag
+    for file in planted:
+        file.unlink()
+    assert R.validate_main([str(results)], rerun=f"{policy_module}:make", protocol=tiny) == 0
+    capsys.readouterr()
+    assert R.read_verification(path, result) == "exact"
+    assert (tmp_path / "leaderboards" / "verified" / "first" / "first__Boredom-v0__v1__seed-none.verification").is_file()
+    assert R.untrusted_records([str(tmp_path / "leaderboards")]) == []
+    assert R.validate_main([str(tmp_path / "leaderboards")], protocol=tiny) == 0
+    capsys.readouterr()
+
+
+def test_a_rerun_of_a_file_outside_any_results_directory_needs_verified(tmp_path, tiny, policy_module, capsys):
+    R.evaluate(f"{policy_module}:make", tiny, agent_name="first", env_ids=[BOREDOM], out_dir=tmp_path / "runs")
+    path = tmp_path / "runs" / "first__Boredom-v0__v1__seed-none.json"
+    assert R.validate_main([str(path)], rerun=f"{policy_module}:make", protocol=tiny, partial=True) == 1
+    assert capsys.readouterr().out == (
+        f"FAIL {path}: no directory above it is named 'results', so its verification record has no default place: give --verified DIR\n"
+    )
+    verified = tmp_path / "records"
+    assert R.validate_main([str(path)], rerun=f"{policy_module}:make", protocol=tiny, partial=True, verified=str(verified)) == 0
+    assert capsys.readouterr().out.endswith(f"recorded in {verified / 'first' / path.with_suffix('.verification').name})\n")
+    assert R.read_verification(path, R.read_result(path), verified) == "exact"
 
 
 def test_the_policy_digest_of_a_checkpoint_changes_with_its_weights(tmp_path):

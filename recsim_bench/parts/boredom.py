@@ -163,6 +163,14 @@ class BoredomUser(UserModel):
             "boredom_left": boredom_left,
         }
 
+    def state_ranges(self) -> dict[str, tuple[float, float]]:
+        return {
+            "recent_topics": (-1, self.num_topics - 1),
+            "cursor": (0, self.window - 1),
+            "window_counts": (0, self.window),
+            "boredom_left": (0, self.boredom_duration),
+        }
+
     def observation_bounds(self) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
         return np.zeros(self.num_topics, np.float32), np.ones(self.num_topics, np.float32)
 

@@ -103,6 +103,9 @@ class ColdStartUser(UserModel):
         mean = self._shrinkage * self.centres[: self.num_train_segments].mean(axis=0)
         return {"preference": np.tile(mean, (n, 1)), "segment": np.full(n, -1, dtype=np.int64)}
 
+    def state_ranges(self) -> dict[str, tuple[float, float]]:
+        return {"segment": (0, self.num_segments - 1)}  # -1 only in the prior, never in a simulator's state
+
     def affinity(self, state: UserState, items: Items) -> NDArray[np.float64]:
         embedding = items["embedding"]
         if embedding.shape[-1] != self.embedding_dim:

@@ -59,8 +59,9 @@ class ItemModel(Part):
         raise NotImplementedError
 
     def attribute_ranges(self) -> dict[str, tuple[float, float]]:
-        """``(smallest, largest)`` value of each scalar attribute an item can have, where the model bounds it
-        (response models build the bounds of their behaviours, hence of the return, on these)."""
+        """``(smallest, largest)`` value of each scalar attribute an item can have, where the model bounds it: every
+        integer attribute (a resume file's candidates are checked against them before they are restored) and those
+        that response models build the bounds of their behaviours, hence of the return, on."""
         return {}
 
     def sample(self, u: NDArray[np.float64]) -> Items:
@@ -149,7 +150,7 @@ class TopicQualityItems(ItemModel):
         return np.zeros(self.num_topics, np.float32), np.ones(self.num_topics, np.float32)
 
     def attribute_ranges(self) -> dict[str, tuple[float, float]]:
-        return {"length": (float(self.video_length), float(self.video_length))}
+        return {"topic": (0, self.num_topics - 1), "length": (float(self.video_length), float(self.video_length))}
 
     def sample(self, u: NDArray[np.float64]) -> Items:
         topic = np.minimum((u[:, 0] * self.num_topics).astype(np.int64), self.num_topics - 1)
@@ -220,6 +221,9 @@ class TopicLognormalQualityItems(ItemModel):
         high = np.ones(self.num_topics + 1, np.float32)
         high[-1] = MAX_OBSERVED_QUALITY
         return low, high
+
+    def attribute_ranges(self) -> dict[str, tuple[float, float]]:
+        return {"topic": (0, self.num_topics - 1)}
 
     def sample(self, u: NDArray[np.float64]) -> Items:
         topic = categorical(u[:, 0], np.asarray(self.topic_probs))
@@ -303,8 +307,9 @@ class CatalogueItems(ItemModel):
         }
 
     def attribute_ranges(self) -> dict[str, tuple[float, float]]:
-        """The extremes of the fixed catalogue itself (prices are lognormal, but this catalogue's dearest item is known)."""
-        return {name: (float(self.catalogue[name].min()), float(self.catalogue[name].max())) for name in ("quality", "price", "clickbait")}
+        """The ids, and the extremes of the fixed catalogue itself (prices are lognormal, but this catalogue's dearest item is known)."""
+        extremes = {name: (float(self.catalogue[name].min()), float(self.catalogue[name].max())) for name in ("quality", "price", "clickbait")}
+        return {"item_id": (0, self.num_items - 1), **extremes}
 
     @functools.cached_property
     def _strides(self) -> NDArray[np.int64]:

@@ -161,6 +161,9 @@ class RetentionUser(UserModel):
     def terminated(self, state: UserState) -> NDArray[np.bool_]:
         return state["churned"] | (state["sessions_done"] >= self.num_sessions)
 
+    def state_ranges(self) -> dict[str, tuple[float, float]]:
+        return {"session_step": (0, self.session_length - 1), "sessions_done": (0, self.num_sessions)}
+
     def observation_bounds(self) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
         return np.zeros(4, np.float32), np.ones(4, np.float32)
 

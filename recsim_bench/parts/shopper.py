@@ -19,6 +19,7 @@ reward of a step is attributed to the slot that earned it.
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import ClassVar
 
 import numpy as np
@@ -200,6 +201,9 @@ class ShopperUser(UserModel):
 
     def terminated(self, state: UserState) -> NDArray[np.bool_]:
         return state["left"] | (state["patience"] <= 0.0)
+
+    def state_ranges(self) -> dict[str, tuple[float, float]]:
+        return {"history": (-1, self.num_topics - 1), "views": (0, math.inf)}
 
     def observation_bounds(self) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
         size = self.num_topics + 5

@@ -80,7 +80,9 @@ class UserModel(Part):
         return np.zeros(len(next(iter(state.values()))), dtype=bool)
 
     def state_ranges(self) -> dict[str, tuple[float, float]]:
-        """``(smallest, largest)`` value of each scalar state field, where the model bounds it (for response models' bounds)."""
+        """``(smallest, largest)`` value of the elements of each state field, where the model bounds it: every integer
+        field (a resume file's state is checked against them before it is restored) and the fields that response
+        models build their behaviours' bounds on."""
         return {}
 
     def observation_bounds(self) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
@@ -306,3 +308,6 @@ class StaticAffinityUser(UserModel):
 
     def affinity(self, state: UserState, items: Items) -> NDArray[np.float64]:
         return state["affinity"][np.arange(len(items["topic"]))[:, None], items["topic"]] + items["quality"]
+
+    def state_ranges(self) -> dict[str, tuple[float, float]]:
+        return {"user_type": (0, len(self.user_type_probs) - 1)}  # -1 only in the prior, never in a simulator's state

@@ -127,11 +127,13 @@ Runs = dict[int | None, dict[str, Any]]  # training seed -> result
 
 
 def load_results(
-    inputs: Iterable[str | os.PathLike[str]], protocol: Protocol | str | None = None
+    inputs: Iterable[str | os.PathLike[str]], protocol: Protocol | str | None = None, verified: str | os.PathLike[str] | None = None
 ) -> tuple[Protocol, dict[tuple[str, str], Runs], dict[tuple[str, str, int | None], str | None]]:
     """``(protocol, {(agent, env_id): {train_seed: result}}, {(agent, env_id, train_seed): verification})``
-    of every result file in ``inputs``; a verification is the outcome of the record beside the file
-    (:func:`~recsim_bench.scoring.results.read_verification`), ``None`` without a valid one.
+    of every result file in ``inputs``; a verification is the outcome of the file's record in the maintainers'
+    directory ``verified`` (default: ``verified`` beside the ``results`` directory that holds the file;
+    :func:`~recsim_bench.scoring.results.read_verification`), ``None`` without a valid one. A record among
+    the results themselves does not count.
 
     ``protocol`` defaults to the version the files name (all must name the same one). Any unreadable,
     invalid or duplicated file, or an agent mixing trained and untrained results on an environment,
@@ -171,8 +173,8 @@ def load_results(
             failures.append(f"{agent} on {env_id}: results with and without a training seed")
     if failures:
         raise InvalidResults(failures, len(files))
-    verified = {key: read_verification(path, groups[key[:2]][key[2]]) for key, path in origin.items()}
-    return load_protocol(protocol), groups, verified
+    outcomes = {key: read_verification(path, groups[key[:2]][key[2]], verified) for key, path in origin.items()}
+    return load_protocol(protocol), groups, outcomes
 
 
 # ----------------------------------------------------------------------------- statistics
@@ -404,9 +406,10 @@ Rows are ranked by IQM overall and by mean return per environment (ties by agent
   the most over all runs overall; at most the protocol's `train_steps`, which validation enforces). – an
   agent that does not learn; unknown: a result file of schema 1, which did not record it.
 - **verified**: whether a maintainer re-evaluated the submitted policy (`recsim-bench validate --rerun`,
-  which writes a verification record beside each result file). yes: every run gave the file's numbers
-  exactly; ≈: some only within the file's 95% interval (e.g. a torch agent on other hardware); k of n: only
-  some runs; no: the numbers are claimed, not re-evaluated; rerun differs: a re-evaluation did not give them.
+  which writes a verification record into the maintainers' directory `verified/`, beside `results/`; a record
+  among the results does not count). yes: every run gave the file's numbers exactly; ≈: some only within the
+  file's 95% interval (e.g. a torch agent on other hardware); k of n: only some runs; no: the numbers are
+  claimed, not re-evaluated; rerun differs: a re-evaluation did not give them.
 - Only agents with results on every environment of protocol {protocol.version}, each with all of its training
   seeds (or one untrained run on each), are ranked overall.
 """
@@ -572,7 +575,9 @@ def render_figures(
 
 
 # ----------------------------------------------------------------------------- writing
-def _command(inputs: list[str], out_dir: str, protocol: Protocol | str | None, figures: bool, references: list[str] | None) -> str:
+def _command(
+    inputs: list[str], out_dir: str, protocol: Protocol | str | None, figures: bool, references: list[str] | None, verified: str | None
+) -> str:
     """The ``recsim-bench leaderboard`` command that writes the same leaderboard, or the Python call for a modified protocol."""
     if isinstance(protocol, Protocol) and not is_published(protocol):
         return f"recsim_bench.scoring.leaderboard.write_leaderboard({inputs!r}, {out_dir!r}, protocol=<modified {protocol.version}>)"
@@ -581,6 +586,8 @@ def _command(inputs: list[str], out_dir: str, protocol: Protocol | str | None, f
         words += ["--protocol", protocol.version if isinstance(protocol, Protocol) else protocol]
     for name in references or []:
         words += ["--reference", name]
+    if verified is not None:
+        words += ["--verified", verified]
     return shlex.join(words + ([] if figures else ["--no-figures"]))
 
 
@@ -596,22 +603,24 @@ def write_leaderboard(
     protocol: Protocol | str | None = None,
     figures: bool = True,
     references: Iterable[str] | None = None,
+    verified: str | os.PathLike[str] | None = None,
 ) -> str:
     """Validate every result file of ``inputs``, then write the leaderboard into ``out_dir``; returns its tables (Markdown).
 
     ``inputs`` are result files or directories of them. ``protocol`` is a version or a
     :class:`Protocol` (e.g. a restricted one); by default the version the files name. ``references``
-    are the agents P(improvement) compares with (default: every ranked agent). Nothing is written
-    when a file is invalid (:class:`InvalidResults`) or, with ``figures``, when matplotlib is missing.
+    are the agents P(improvement) compares with (default: every ranked agent). ``verified`` is the maintainers'
+    directory of verification records (default: ``verified`` beside the ``results`` directory; :func:`load_results`).
+    Nothing is written when a file is invalid (:class:`InvalidResults`) or, with ``figures``, when matplotlib is missing.
     """
     inputs = [str(path) for path in inputs]
     references = None if references is None else sorted(set(references))
     if figures:
         _matplotlib()
-    loaded, groups, verified = load_results(inputs, protocol)
+    loaded, groups, outcomes_of = load_results(inputs, protocol, verified)
     entries: dict[str, dict[str, EnvEntry]] = {}
     for (agent, env_id), runs in sorted(groups.items()):
-        outcomes = {seed: verified[agent, env_id, seed] for seed in runs}
+        outcomes = {seed: outcomes_of[agent, env_id, seed] for seed in runs}
         entries.setdefault(agent, {})[env_id] = env_entry(loaded, agent, env_id, runs, outcomes)
     unknown = sorted(set(references or []) - set(entries))
     if unknown:
@@ -625,7 +634,7 @@ def write_leaderboard(
     header = (
         "# recsim-bench leaderboard\n\n"
         f"Protocol {loaded.version}{published}: {len(loaded.env_ids)} environments, {files} result files, "
-        f"recsim-bench {recsim_bench.__version__}. Generated by `{_command(inputs, str(out_dir), protocol, figures, references)}`; "
+        f"recsim-bench {recsim_bench.__version__}. Generated by `{_command(inputs, str(out_dir), protocol, figures, references, None if verified is None else str(verified))}`; "
         "do not edit by hand: add result files and run it again.\n\n"
     )
     markdown = header + tables + "\n" + _explanation(loaded, references) + ("\n" + _figure_links(list(pngs)) if pngs else "")

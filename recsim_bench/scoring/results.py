@@ -104,6 +104,8 @@ MAX_DIFFERING_SHARE = 0.1
 #: The most bytes of checkpoint files that a verification record hashes (a checkpoint of the baselines is < 100 MiB).
 MAX_DIGEST_BYTES = 2**32
 VERIFICATION_SUFFIX = ".verification"
+#: The maintainers' directory of verification records, beside the directory of results (``leaderboards/verified``).
+VERIFIED_DIR = "verified"
 MAX_RECORD_BYTES = 2**16
 RERUN_OUTCOMES = ("exact", "within_ci", "mismatch")
 #: Relative rounding slack of :func:`bound_errors` (a return is a float64 sum of at most a few hundred rewards).
@@ -329,11 +331,16 @@ def result_filename(result: Mapping[str, Any]) -> str:
     overwrite each other. A result without a ``protocol`` key gets the name files had before schema 2,
     ``<agent>__<Env-vN>__seed<S>.json`` (the runner still recognises finished jobs by it).
     """
-    agent = _safe_name(result["agent"]["name"]) or "agent"
+    agent = _file_agent(result)
     env = str(result["env_id"]).split("/")[-1]
     protocol = f"__{_safe_name(result['protocol'])}" if result.get("protocol") is not None else ""
     seed = result["seeds"]["train"]
     return f"{agent}__{env}{protocol}__seed{'-none' if seed is None else seed}.json"
+
+
+def _file_agent(result: Mapping[str, Any]) -> str:
+    """The agent's name as it appears in file and directory names."""
+    return _safe_name(result["agent"]["name"]) or "agent"
 
 
 def _safe_name(text: Any) -> str:
@@ -764,12 +771,25 @@ def rerun(result: Mapping[str, Any], policy: Any, num_envs: int | None = None) -
 
 
 # ----------------------------------------------------------------------------- verification records
-def verification_path(result_path: Path | str) -> Path:
-    """Where the verification record of the result file ``result_path`` lives: beside it, ``<name>.verification``.
+def default_verified_dir(result_path: Path | str) -> Path | None:
+    """The maintainers' directory of verification records for the result file ``result_path``: :data:`VERIFIED_DIR`
+    beside the nearest directory named ``results`` that holds the file (``leaderboards/results/ppo/x.json`` ->
+    ``leaderboards/verified``); ``None`` when no directory above it is named ``results``."""
+    for parent in Path(result_path).absolute().parents:
+        if parent.name == "results":
+            return parent.parent / VERIFIED_DIR
+    return None
 
-    Not ``.json``: directories of results are read as their ``*.json`` files.
-    """
-    return Path(result_path).with_suffix(VERIFICATION_SUFFIX)
+
+def verification_path(result_path: Path | str, result: Mapping[str, Any], verified_dir: Path | str | None = None) -> Path | None:
+    """Where the verification record of ``result`` (read from ``result_path``) lives: ``<verified_dir>/<agent>/<name>.verification``,
+    a mirror of ``results/<agent>/<name>.json``; ``verified_dir`` defaults to :func:`default_verified_dir`
+    (``None`` when there is none). Records never lie among the submitted results, where a submitter could
+    place one; not ``.json``: directories of results are read as their ``*.json`` files."""
+    directory = default_verified_dir(result_path) if verified_dir is None else Path(verified_dir)
+    if directory is None:
+        return None
+    return directory / _file_agent(result) / Path(result_path).with_suffix(VERIFICATION_SUFFIX).name
 
 
 def policy_digest(spec: str) -> str | None:
@@ -827,11 +847,12 @@ def verification_record(result: Mapping[str, Any], result_path: Path | str, spec
     return record
 
 
-def read_verification(result_path: Path | str, result: Mapping[str, Any]) -> str | None:
-    """The outcome (``"exact"``, ``"within_ci"``, ``"mismatch"``) of the verification record beside ``result_path``
-    when there is one for this very result (its checksum), intact; else ``None`` (not verified)."""
-    path = verification_path(result_path)
-    if not path.is_file():
+def read_verification(result_path: Path | str, result: Mapping[str, Any], verified_dir: Path | str | None = None) -> str | None:
+    """The outcome (``"exact"``, ``"within_ci"``, ``"mismatch"``) of the verification record of ``result`` in the
+    maintainers' directory (:func:`verification_path`) when there is one for this very result (its checksum),
+    intact; else ``None`` (not verified). A record anywhere else is not read."""
+    path = verification_path(result_path, result, verified_dir)
+    if path is None or not path.is_file():
         return None
     try:
         record = read_json_strict(path, MAX_RECORD_BYTES, MAX_RESULT_DEPTH)
@@ -963,8 +984,39 @@ def result_files(paths: Iterable[str]) -> list[Path]:
     return files
 
 
-def validate_main(paths: list[str], rerun: str | None = None, protocol: Protocol | str | None = None, partial: bool = False) -> int:
-    """``recsim-bench validate PATH... [--rerun POLICY] [--protocol V] [--partial]``; returns the exit status.
+def _rerun_and_record(path: Path, result: Mapping[str, Any], rerun: str, verified: str | None) -> tuple[list[str], str]:
+    """Re-evaluate the policy ``rerun`` against ``result`` and write its verification record (:func:`verification_path`):
+    the reasons the file fails, and the note of its ``OK`` line."""
+    record_path = verification_path(path, result, verified)
+    if record_path is None:
+        return ["no directory above it is named 'results', so its verification record has no default place: give --verified DIR"], ""
+    outcome = rerun_outcome(result, rerun)
+    record_path.parent.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(record_path, verification_record(result, path, rerun, outcome))
+    if outcome.outcome == "mismatch":
+        return [*outcome.reasons, outcome.summary()], ""
+    if outcome.outcome == "within_ci":
+        return [], f" (rerun not exact: {outcome.summary()}; recorded as within the interval in {record_path})"
+    return [], f" (rerun matches exactly; recorded in {record_path})"
+
+
+def untrusted_records(paths: Iterable[str], verified_dir: Path | str | None = None) -> list[Path]:
+    """The verification records among submitted results: every ``*.verification`` file under the directories of
+    ``paths`` except those in the maintainers' directory (``verified_dir``, by default each result file's
+    :func:`default_verified_dir`). None of them counts: a submitter could have written it."""
+    paths = list(paths)
+    if verified_dir is not None:
+        trusted = {Path(verified_dir).absolute()}
+    else:
+        trusted = {directory for directory in map(default_verified_dir, result_files(paths)) if directory is not None}
+    found = (p for raw in paths if Path(raw).is_dir() for p in sorted(Path(raw).rglob(f"*{VERIFICATION_SUFFIX}")))
+    return [p for p in found if not any(p.absolute().is_relative_to(directory) for directory in trusted)]
+
+
+def validate_main(
+    paths: list[str], rerun: str | None = None, protocol: Protocol | str | None = None, partial: bool = False, verified: str | None = None
+) -> int:
+    """``recsim-bench validate PATH... [--rerun POLICY [--verified DIR]] [--protocol V] [--partial]``; returns the exit status.
 
     ``PATH`` is a result file or a directory (its ``*.json`` files, recursively). Prints one line
     per file, ``OK path`` or ``FAIL path: reason; reason``, then, unless ``partial``, one line per
@@ -973,15 +1025,20 @@ def validate_main(paths: list[str], rerun: str | None = None, protocol: Protocol
     ``{seed}`` allowed) each valid file is re-evaluated (:func:`rerun_outcome`): it passes when the
     numbers match exactly, or, not exactly (a torch agent on another machine may differ in the last
     bits), when the rerun's mean lies inside the file's 95% interval; the line says how many episodes
-    differ. Either way the outcome is written beside the file as a verification record
-    (:func:`verification_record`, ``<name>.verification``), which the leaderboard shows.
+    differ. Either way the outcome is written as a verification record (:func:`verification_record`)
+    into the maintainers' directory ``verified`` (default: :func:`default_verified_dir`, e.g.
+    ``leaderboards/verified/<agent>/<name>.verification``), which the leaderboard reads. A
+    ``.verification`` file among the submitted results (:func:`untrusted_records`) is a FAIL line.
     Returns 0 when everything passes, 1 otherwise.
     """
+    failed = False
+    for path in untrusted_records(paths, verified):
+        print(f"FAIL {path}: verification records are written by maintainers; remove it (validate --rerun writes them into the verified directory)")
+        failed = True
     files = result_files(paths)
     if not files:
         print("FAIL: no result files given")
         return 1
-    failed = False
     loaded: dict[str, Any] = {}
     for path in files:
         try:
@@ -995,14 +1052,7 @@ def validate_main(paths: list[str], rerun: str | None = None, protocol: Protocol
         try:
             reasons = validate_result(result, protocol)
             if not reasons and rerun is not None:
-                outcome = rerun_outcome(result, rerun)
-                write_json_atomic(verification_path(path), verification_record(result, path, rerun, outcome))
-                if outcome.outcome == "mismatch":
-                    reasons = [*outcome.reasons, outcome.summary()]
-                elif outcome.outcome == "within_ci":
-                    note = f" (rerun not exact: {outcome.summary()}; recorded as within the interval)"
-                else:
-                    note = " (rerun matches exactly; recorded)"
+                reasons, note = _rerun_and_record(path, result, rerun, verified)
         except Exception as error:  # a broken policy or checkpoint is a failure of this file, not a crash
             reasons = [f"{type(error).__name__}: {error}"]
         if reasons:
@@ -1042,12 +1092,14 @@ __all__ = [
     "fill_placeholders",
     "policy_digest",
     "read_verification",
+    "default_verified_dir",
     "rerun",
     "rerun_outcome",
     "result_filename",
     "return_bounds",
     "schema_errors",
     "train_steps_of",
+    "untrusted_records",
     "training_record",
     "validate_main",
     "validate_result",
