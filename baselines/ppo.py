@@ -42,8 +42,8 @@ each step moves one observation batch to the device and one batch of slates back
 forward passes run under bf16 autocast with TF32 matmuls; log-probabilities are computed in float32.
 
 Example:
-    >>> from baselines.ppo import PPOAgent, PPOConfig
-    >>> agent = PPOAgent(config=PPOConfig.for_env("RecSimBench/InterestEvolution-v0", {"num_envs": 64, "num_steps": 8}))
+    >>> from recsim_bench.agents import make_agent
+    >>> agent = make_agent("ppo", "RecSimBench/InterestEvolution-v0", {"num_envs": 64, "num_steps": 8})
     >>> summary = agent.train("RecSimBench/InterestEvolution-v0", steps=1024, seed=0)  # doctest: +SKIP
 """
 
@@ -62,7 +62,7 @@ from numpy.typing import NDArray
 from torch import nn
 
 import recsim_bench  # noqa: F401  (registers the environments)
-from baselines import CONFIG_DIR, TomlConfigured, build_config, check_steps, load_config, read_config
+from baselines import TomlConfigured, build_config, check_steps, read_config
 from baselines.checkpoint import (
     adam_reference,
     adam_tensors,
@@ -78,14 +78,13 @@ from baselines.common import ProgressLog, ReturnTracker, resolve_device
 from recsim_bench import rng
 from recsim_bench.files import write_bytes_atomic, write_json_atomic
 
-CONFIG_PATH = CONFIG_DIR / "ppo.toml"
 WEIGHTS_FILE, RESUME_FILE, CONFIG_FILE = "weights.pt", "resume.pt", "config.json"
 STATS = ("policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction")  # what an update reports, in progress.csv's order
 
 
 @dataclasses.dataclass
 class PPOConfig:
-    """PPO hyperparameters; defaults come from ``baselines/configs/ppo.toml`` (see :meth:`for_env`)."""
+    """PPO hyperparameters; ``make_agent("ppo", env_id)`` takes them from ``baselines/configs/ppo.toml``."""
 
     num_envs: int = 1024
     """Users stepped together (rows of the vector env)."""
@@ -157,11 +156,6 @@ class PPOConfig:
             )
         for name in ("context_hidden", "score_hidden", "value_hidden", "history_decays"):
             setattr(self, name, tuple(getattr(self, name)))  # a TOML or JSON list (make_agent, a checkpoint) arrives as a list
-
-    @classmethod
-    def for_env(cls, env_id: str | None = None, overrides: dict[str, Any] | None = None, path: Path | str = CONFIG_PATH) -> "PPOConfig":
-        """``[default]`` of the TOML file, then its ``[env_id]`` section, then ``overrides`` (:func:`baselines.load_config`)."""
-        return cls.from_dict({**load_config("ppo", env_id, path), **(overrides or {})})
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> "PPOConfig":
@@ -411,9 +405,9 @@ class PPOAgent(TomlConfigured):
     """Native PPO over Plackett-Luce slates (see the module docstring); follows ``recsim_bench.agents.TrainableAgent``.
 
     Args:
-        env_id: picks the per-environment section of the config file when ``config`` is ``None``.
-        config: hyperparameters; ``None`` for :meth:`PPOConfig.for_env` of ``env_id``.
-        config_overrides: fields that replace the config file's when ``config`` is ``None``.
+        env_id: the environment it is built for (the agents' common constructor; :meth:`train` names its own).
+        config: hyperparameters; ``None`` for :class:`PPOConfig`'s defaults. ``make_agent("ppo", env_id, overrides)``
+            builds it from ``baselines/configs/ppo.toml``'s ``[default]`` and ``[env_id]`` sections, then ``overrides``.
         env_kwargs: the environment's ``gym.make`` arguments, used by :meth:`train` unless it is given others.
     """
 
@@ -424,10 +418,9 @@ class PPOAgent(TomlConfigured):
         self,
         env_id: str | None = None,
         config: PPOConfig | None = None,
-        config_overrides: dict[str, Any] | None = None,
         env_kwargs: dict[str, Any] | None = None,
     ) -> None:
-        self.config = config if config is not None else PPOConfig.for_env(env_id, config_overrides)
+        self.config = config if config is not None else PPOConfig()
         self.env_kwargs = dict(env_kwargs or {})
         self.device = torch.device("cpu")
         self.net: SlateActorCritic | None = None

@@ -41,12 +41,12 @@ def _key(agent: str, env_id: str, seed: int) -> str:
 
 def jobs_from_results(directory: str, seeds: int) -> dict[str, Any]:
     """The jobs (keyed as :func:`_key`) held by the valid v1 result files under ``directory``, seeds below ``seeds``."""
-    from recsim_bench.scoring.results import read_result, result_files, validate_result
+    from recsim_bench.scoring.results import read_result, result_files, result_errors
 
     jobs: dict[str, Any] = {}
     for path in result_files([directory]):
         result = read_result(path)
-        if validate_result(result, "v1"):
+        if result_errors(result, "v1"):
             print(f"skipped {path}: not a valid v1 result", flush=True)
             continue
         name, seed = result["agent"]["name"], result["seeds"]["train"]

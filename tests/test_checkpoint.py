@@ -19,7 +19,7 @@ torch = pytest.importorskip("torch")
 import baselines.checkpoint as checkpoint  # noqa: E402
 from baselines import MAX_ENV_INTEGER, checked_env  # noqa: E402
 from baselines.checkpoint import load_state_dict, torch_bytes  # noqa: E402
-from recsim_bench.agents import agent_class  # noqa: E402
+from recsim_bench.agents import agent_class, make_agent  # noqa: E402
 from recsim_bench.scoring.results import load_policy  # noqa: E402
 
 
@@ -238,14 +238,12 @@ def test_a_resume_state_value_outside_its_range_is_refused_in_one_line(env_id: s
 
 
 def test_a_tampered_boredom_cursor_in_resume_pt_is_refused_before_anything_is_restored(tmp_path) -> None:
-    from baselines.ppo import PPOAgent
-
     overrides = {"num_envs": 8, "num_steps": 4, "num_minibatches": 1, "update_epochs": 1, "checkpoint_every": 1, "verbose": False}
-    PPOAgent(env_id=BOREDOM, config_overrides=overrides).train(BOREDOM, steps=64, seed=0, device="cpu", log_dir=str(tmp_path))
+    make_agent("ppo", BOREDOM, overrides).train(BOREDOM, steps=64, seed=0, device="cpu", log_dir=str(tmp_path))
     state = torch.load(tmp_path / "resume.pt", weights_only=True)
     state["env.user.cursor"][2] = 10  # the window has slots 0..9: an IndexError mid-training before the check
     torch.save(state, tmp_path / "resume.pt")
-    agent = PPOAgent(env_id=BOREDOM, config_overrides=overrides)
+    agent = make_agent("ppo", BOREDOM, overrides)
     resume = lambda: agent.train(BOREDOM, steps=96, seed=0, device="cpu", resume_from=str(tmp_path))  # noqa: E731
     _refusal(resume, r"^PPOAgent.train\(resume_from\): .*resume.pt entry 'env.user.cursor' holds values outside \[0, 9\], e.g. 10$")
     assert agent.steps_done == 0

@@ -175,18 +175,11 @@ def test_history_decays_are_checked() -> None:
 
 
 def test_config_file_defaults_and_unknown_field() -> None:
-    config = PPOConfig.for_env(ENV_ID, {"num_envs": 8})
+    config = make_agent("ppo", ENV_ID, {"num_envs": 8}).config
     assert config.num_envs == 8 and isinstance(config.context_hidden, tuple)
     assert make_agent("ppo", "RecSimBench/Boredom-v0").config.history_decays == (0.8, 0.95)  # the TOML's list, as a tuple
     with pytest.raises(ValueError, match="unknown key"):
-        PPOConfig.for_env(ENV_ID, {"nonsense": 1})
-
-
-def test_a_config_file_section_that_is_not_an_env_id_is_refused(tmp_path) -> None:
-    path = tmp_path / "ppo.toml"
-    path.write_text("[default]\nnum_envs = 8\n[typo]\nnum_envs = 4\n", encoding="utf-8")
-    with pytest.raises(ValueError, match=r"\[typo\]"):
-        PPOConfig.for_env(ENV_ID, path=path)
+        make_agent("ppo", ENV_ID, {"nonsense": 1})
 
 
 def test_minibatches_are_as_many_as_fit_whole() -> None:
@@ -205,7 +198,7 @@ def test_update_means_are_over_the_minibatches_the_pass_runs() -> None:
     # entropy is that of a uniform Plackett-Luce slate, sum_s log(K - s); 10 transitions in minibatches of
     # 10 // 4 = 2 make five minibatches, and their mean entropy is that value (dividing by 4 would give 5/4 of it).
     overrides = {"num_envs": 5, "num_steps": 2, "num_minibatches": 4, "update_epochs": 1, "learning_rate": 0.0, "verbose": False}
-    agent = PPOAgent(env_id=ENV_ID, config_overrides=overrides)
+    agent = make_agent("ppo", ENV_ID, overrides)
     summary = agent.train(ENV_ID, steps=10, seed=0, device="cpu")
     k = _observations(0, n=1)["candidates"].shape[1]
     uniform = sum(math.log(k - slot) for slot in range(agent.slate_size))
@@ -216,7 +209,7 @@ def test_update_means_are_over_the_minibatches_the_pass_runs() -> None:
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[PPOAgent, dict, str]:
     log_dir = str(tmp_path_factory.mktemp("ppo"))
-    agent = PPOAgent(env_id=ENV_ID, config_overrides=SMALL)
+    agent = make_agent("ppo", ENV_ID, SMALL)
     summary = agent.train(ENV_ID, steps=64 * 8 * 3, seed=0, device="cpu", log_dir=log_dir)
     return agent, summary, log_dir
 
@@ -318,7 +311,7 @@ def _train_interrupted(log_dir, monkeypatch, interruptions: int) -> tuple[PPOAge
     interrupted = [0]
     monkeypatch.setattr(PPOAgent, "_checkpoint", checkpoint_then_die)
     for attempt in range(interruptions + 1):
-        agent = PPOAgent(env_id=ENV_ID, config_overrides=RESUMED, env_kwargs=SHORT_EPISODES)
+        agent = make_agent("ppo", ENV_ID, RESUMED, env_kwargs=SHORT_EPISODES)
         resume = {"resume_from": str(log_dir)} if attempt else {}
         try:
             return agent, agent.train(ENV_ID, steps=16 * 8 * 5, seed=0, device="cpu", log_dir=str(log_dir), **resume)
@@ -349,10 +342,10 @@ def test_resume_refuses_a_directory_without_resume_state_or_of_another_seed(trai
     agent, _, log_dir = trained
     agent.save(str(tmp_path))  # weights and config only
     with pytest.raises(ValueError, match=r"resume\.pt is missing"):
-        PPOAgent(env_id=ENV_ID, config_overrides=SMALL).train(ENV_ID, steps=64 * 8 * 4, seed=0, device="cpu", resume_from=str(tmp_path))
+        make_agent("ppo", ENV_ID, SMALL).train(ENV_ID, steps=64 * 8 * 4, seed=0, device="cpu", resume_from=str(tmp_path))
     with pytest.raises(ValueError, match="seed 0, not 1"):
-        PPOAgent(env_id=ENV_ID, config_overrides=SMALL).train(ENV_ID, steps=64 * 8 * 4, seed=1, device="cpu", resume_from=log_dir)
-    other = PPOAgent(env_id=ENV_ID, config_overrides={**SMALL, "num_envs": 32})  # the env state has 64 rows
+        make_agent("ppo", ENV_ID, SMALL).train(ENV_ID, steps=64 * 8 * 4, seed=1, device="cpu", resume_from=log_dir)
+    other = make_agent("ppo", ENV_ID, {**SMALL, "num_envs": 32})  # the env state has 64 rows
     with pytest.raises(ValueError, match=r"is torch\.\w+ \(64, \d+\), expected torch\.\w+ \(32, \d+\)"):
         other.train(ENV_ID, steps=64 * 8 * 4, seed=0, device="cpu", resume_from=log_dir)
 
@@ -386,7 +379,7 @@ def test_a_tampered_resume_state_raises_value_error(trained: tuple[PPOAgent, dic
         "sampler": "entry 'sampler' is not a random generator's state", "counters": "has trained 4096 steps, more than the 2048 asked for",
     }[tamper]
     with pytest.raises(ValueError, match=message):
-        PPOAgent(env_id=ENV_ID, config_overrides=SMALL).train(ENV_ID, steps=64 * 8 * 4, seed=0, device="cpu", resume_from=str(tmp_path))
+        make_agent("ppo", ENV_ID, SMALL).train(ENV_ID, steps=64 * 8 * 4, seed=0, device="cpu", resume_from=str(tmp_path))
 
 
 @pytest.mark.parametrize("tamper", ["garbage", "missing_key", "extra_key", "shape", "pickle", "config"])

@@ -220,7 +220,7 @@ def test_a_crashed_run_resumes_with_only_the_missing_jobs(tiny, tmp_path):
     assert resumed.exit_status == 0 and CALLS == resumed.jobs[1:] and resumed.skipped == resumed.jobs[:1]
     assert (results / "random__Boredom-v0__v1__seed-none.json").read_bytes() == first
     files = [R.read_result(path) for path in results.glob("*.json")]
-    assert len(files) == 6 and all(R.validate_result(result, tiny) == [] for result in files)
+    assert len(files) == 6 and all(R.result_errors(result, tiny) == [] for result in files)
 
 
 def test_a_failed_job_is_reported_and_retried_by_the_next_run(tiny, tmp_path):
@@ -252,7 +252,7 @@ def test_an_interrupted_training_job_resumes_from_its_checkpoint(tiny, tmp_path,
     rows = (checkpoint / "progress.csv").read_text(encoding="utf-8").splitlines()
     assert json.loads((checkpoint / "config.json").read_text(encoding="utf-8"))["steps_done"] == 512
     assert [int(row.split(",")[0]) for row in rows[1:]] == [256, 512]  # one curve, continued
-    assert R.validate_result(result, tiny) == [] and result["agent"]["config"]["verbose"] is False
+    assert R.result_errors(result, tiny) == [] and result["agent"]["config"]["verbose"] is False
     assert R.rerun(result, str(checkpoint)) == []  # the saved weights are the evaluated ones
 
 
@@ -402,8 +402,8 @@ def test_quick_results_validate_against_the_quick_protocol_only():
     entry = quick.env(BOREDOM)
     assert entry.episodes == QUICK_EPISODES and entry.train_steps == QUICK_TRAIN_STEPS
     (result,) = R.evaluate(make_agent("random", BOREDOM), quick, agent_name="random", env_ids=[BOREDOM])
-    assert result["protocol"] == "v1-quick" and R.validate_result(result, quick) == [] and R.validate_result(result) == []
-    assert R.validate_result(result, "v1") == ["protocol: result is for protocol 'v1-quick', validation is under 'v1'"]
+    assert result["protocol"] == "v1-quick" and R.result_errors(result, quick) == [] and R.result_errors(result) == []
+    assert R.result_errors(result, "v1") == ["protocol: result is for protocol 'v1-quick', validation is under 'v1'"]
     with pytest.raises(ValueError, match=r"unknown protocol version 'v9-quick'; known: \['v1', 'v1-quick'\]"):
         load_protocol("v9-quick")
 

@@ -111,7 +111,7 @@ def test_result_file_round_trip_validates(tmp_path, tiny, result):
     assert path.name == "random__Boredom-v0__v1__seed0.json"
     loaded = R.read_result(path)
     assert loaded == result
-    assert R.validate_result(loaded, tiny) == []
+    assert R.result_errors(loaded, tiny) == []
     assert loaded["env_spec"] == json.loads(__import__("gymnasium").spec(BOREDOM).to_json())
     assert set(loaded["provenance"]) >= {"python", "numpy", "gymnasium", "torch", "recsim_bench", "agent_commit"}
 
@@ -125,46 +125,46 @@ def test_checksum_is_sha256_of_canonical_json(result):
 
 def test_edited_return_fails_the_checksum(tiny, result):
     result["returns"][0] += 1.0
-    reasons = R.validate_result(result, tiny)
+    reasons = R.result_errors(result, tiny)
     assert len(reasons) == 1 and reasons[0].startswith("checksum mismatch")
 
 
 def test_other_env_spec_is_rejected(tiny, result):
     result["env_spec"]["kwargs"] = {"slate_size": 2}
-    reasons = R.validate_result(reseal(result), tiny)
+    reasons = R.result_errors(reseal(result), tiny)
     assert reasons == [f"env spec differs from the registered {BOREDOM} in ['kwargs']"]
 
 
 def test_wrong_episode_count_is_rejected(tiny, result):
     result["returns"].pop()
     result["episodes"] -= 1
-    assert R.validate_result(reseal(result), tiny) == ["protocol: 3 episodes, protocol v1 says 4"]
+    assert R.result_errors(reseal(result), tiny) == ["protocol: 3 episodes, protocol v1 says 4"]
     result["episodes"] += 1  # now inconsistent with the returns themselves
-    assert any("returns has 3 entries" in r for r in R.validate_result(reseal(result), tiny))
+    assert any("returns has 3 entries" in r for r in R.result_errors(reseal(result), tiny))
 
 
 def test_published_protocol_rejects_a_cut_down_evaluation(result):
-    assert R.validate_result(result) == ["protocol: 4 episodes, protocol v1 says 500"]
+    assert R.result_errors(result) == ["protocol: 4 episodes, protocol v1 says 500"]
 
 
 def test_unknown_protocol_version_is_rejected(tiny, result):
     result["protocol"] = "v9"
     reseal(result)
-    assert any("unknown protocol version 'v9'" in r for r in R.validate_result(result))
-    assert any("'v9' (unknown version)" in r for r in R.validate_result(result, tiny))
+    assert any("unknown protocol version 'v9'" in r for r in R.result_errors(result))
+    assert any("'v9' (unknown version)" in r for r in R.result_errors(result, tiny))
 
 
 def test_missing_key_is_a_schema_violation(tiny, result):
     del result["device"]
-    assert R.validate_result(reseal(result), tiny) == ["schema: missing key 'device'"]
+    assert R.result_errors(reseal(result), tiny) == ["schema: missing key 'device'"]
     result["seeds"]["train"] = "zero"
-    assert "schema: seeds.train must be int or null, got str" in R.validate_result(reseal(result), tiny)
+    assert "schema: seeds.train must be int or null, got str" in R.result_errors(reseal(result), tiny)
 
 
 def test_seed_outside_the_protocol_is_rejected(tiny, result):
     result["seeds"]["train"] = 99
     result["seeds"]["eval"] = 1
-    reasons = R.validate_result(reseal(result), tiny)
+    reasons = R.result_errors(reseal(result), tiny)
     assert "protocol: evaluation seed is 1, protocol v1 says 10000" in reasons
     assert any(r.startswith("protocol: training seed 99 is not one of") for r in reasons)
 
@@ -173,19 +173,19 @@ def test_training_steps_are_recorded_and_held_to_the_budget(tiny, result):
     budget = tiny.env(BOREDOM).train_steps
     assert result["schema_version"] == 2 and result["train_steps"] == 1000
     at_budget = dict(result, train_steps=budget)
-    assert R.validate_result(reseal(at_budget), tiny) == []
+    assert R.result_errors(reseal(at_budget), tiny) == []
     over = dict(result, train_steps=budget + 1)
-    assert R.validate_result(reseal(over), tiny) == ["protocol: trained on 2,000,001 steps, protocol v1 allows at most 2,000,000"]
+    assert R.result_errors(reseal(over), tiny) == ["protocol: trained on 2,000,001 steps, protocol v1 allows at most 2,000,000"]
     unknown = dict(result, train_steps=None)
-    assert R.validate_result(reseal(unknown), tiny) == [
+    assert R.result_errors(reseal(unknown), tiny) == [
         "protocol: train_steps is null but there is a training seed: the training budget used cannot be checked"
     ]
     untrained = dict(result, seeds={"train": None, "eval": 10_000})
-    assert R.validate_result(reseal(untrained), tiny) == [
+    assert R.result_errors(reseal(untrained), tiny) == [
         "protocol: train_steps is 1000 but the training seed is null (an agent that does not learn trains on no steps)"
     ]
-    assert R.validate_result(reseal(dict(result, train_steps=-1)), tiny) == ["schema: train_steps must be null or an integer >= 0, got -1"]
-    assert R.validate_result(reseal(dict(result, train_steps=True)), tiny) == ["schema: train_steps must be int or null, got bool"]
+    assert R.result_errors(reseal(dict(result, train_steps=-1)), tiny) == ["schema: train_steps must be null or an integer >= 0, got -1"]
+    assert R.result_errors(reseal(dict(result, train_steps=True)), tiny) == ["schema: train_steps must be int or null, got bool"]
 
 
 def test_make_result_and_evaluate_refuse_training_steps_that_do_not_fit_the_seed(tiny):
@@ -201,16 +201,16 @@ def test_make_result_and_evaluate_refuse_training_steps_that_do_not_fit_the_seed
 def test_a_schema_1_file_still_validates_with_its_training_steps_unknown(tiny, result):
     old = {key: value for key, value in result.items() if key != "train_steps"}
     old["schema_version"] = 1
-    assert R.validate_result(reseal(old), tiny) == [] and R.train_steps_of(old) == "unknown"
+    assert R.result_errors(reseal(old), tiny) == [] and R.train_steps_of(old) == "unknown"
     assert R.train_steps_of(dict(old, seeds={"train": None, "eval": 10_000})) is None  # no training seed: it does not learn
     assert R.train_steps_of(result) == 1000
-    assert R.validate_result(reseal(dict(old, train_steps=1000)), tiny) == ["schema: unexpected key 'train_steps'"]
-    assert R.validate_result(reseal(dict(old, schema_version=3)), tiny) == [
+    assert R.result_errors(reseal(dict(old, train_steps=1000)), tiny) == ["schema: unexpected key 'train_steps'"]
+    assert R.result_errors(reseal(dict(old, schema_version=3)), tiny) == [
         "schema: missing key 'train_steps'",
         "schema: schema_version 3 is not one of [1, 2]",
     ]
     del result["train_steps"]
-    assert R.validate_result(reseal(result), tiny) == ["schema: missing key 'train_steps'"]
+    assert R.result_errors(reseal(result), tiny) == ["schema: missing key 'train_steps'"]
 
 
 def test_result_names_hold_the_protocol_so_quick_and_full_results_share_a_directory(tmp_path):
@@ -363,10 +363,10 @@ def test_session_results_validate(tiny):
     result = R.evaluate(SessionCounter(), protocol, agent_name="counter")[0]
     assert np.array(result["session_returns"]).shape == (3, 2)
     assert result["returns"] == np.array(result["session_returns"]).mean(axis=1).tolist()
-    assert R.validate_result(result, protocol) == []
+    assert R.result_errors(result, protocol) == []
     assert R.rerun(result, SessionCounter()) == []
     result["session_returns"][0][1] += 1.0
-    assert any("mean session return" in r for r in R.validate_result(reseal(result), protocol))
+    assert any("mean session return" in r for r in R.result_errors(reseal(result), protocol))
 
 
 # ----------------------------------------------------------------------------- policies and the command
@@ -519,7 +519,7 @@ def test_only_regular_files_of_a_bounded_size_are_read(tmp_path, capsys, result)
 )
 def test_malformed_metadata_is_refused(tiny, result, edit, reason):
     edit(result)
-    reasons = R.validate_result(reseal(result), tiny)
+    reasons = R.result_errors(reseal(result), tiny)
     assert len(reasons) == 1 and reasons[0].startswith(reason)
 
 
@@ -536,7 +536,7 @@ def test_make_result_refuses_unsafe_names_and_malformed_metadata(tiny):
         with pytest.raises(ValueError, match=message):
             R.make_result(env_id=BOREDOM, protocol=tiny, returns=returns, **kwargs)
     ok = R.make_result("ppo-v2.1_b+c", BOREDOM, tiny, returns, agent_version="1.0.2", device="cuda:1")
-    assert R.validate_result(ok, tiny) == []
+    assert R.result_errors(ok, tiny) == []
 
 
 # ----------------------------------------------------------------------------- return bounds
@@ -602,15 +602,15 @@ def test_a_part_without_a_declared_range_gives_no_bound():
 
 def test_returns_outside_the_bounds_are_refused(tiny, result):
     forged = dict(result, returns=[1e6, 2.0, -1.0, 3.0])
-    assert R.validate_result(reseal(forged), tiny) == [
+    assert R.result_errors(reseal(forged), tiny) == [
         f"returns: 2 of 4 returns lie outside [0, 500], the bounds of an episode of {BOREDOM} (first at 0: 1000000.0)"
     ]
     at_the_bound = dict(result, returns=[500.0, 0.0, 0.0, 0.0])
-    assert R.validate_result(reseal(at_the_bound), tiny) == []
+    assert R.result_errors(reseal(at_the_bound), tiny) == []
     protocol = P.load_protocol("v1").restrict([COLD], episodes=2, sessions=2)
     rows = [[61.0, 1.0], [2.0, 2.0]]  # mean 31 is within [0, 60], the first session is not
     cold = R.make_result("a", COLD, protocol, np.mean(rows, axis=1), rows)
-    assert R.validate_result(cold, protocol) == [
+    assert R.result_errors(cold, protocol) == [
         f"returns: 1 of 4 session returns lie outside [0, 60], the bounds of an episode of {COLD} (first at (0, 0): 61.0)"
     ]
 
@@ -767,7 +767,7 @@ def test_a_checkpoint_of_recsim_bench_train_gives_its_training_steps_and_time(tm
     assert summary["steps"] == 512  # two steps of 256 rows: the most that 300 asks for, rounded up to whole steps
     (result,) = R.evaluate(str(tmp_path / "{env}" / "seed{seed}"), tiny, agent_name="ridge-greedy", env_ids=[BOREDOM], train_seed=3)
     assert result["train_steps"] == 512 and result["wall_time"]["train"] == summary["wall_time"]
-    assert R.validate_result(result, tiny) == []
+    assert R.result_errors(result, tiny) == []
     (given,) = R.evaluate(str(out), tiny, agent_name="ridge-greedy", env_ids=[BOREDOM], train_seed=3, train_steps=600, train_wall_time=1.0)
     assert (given["train_steps"], given["wall_time"]["train"]) == (600, 1.0)  # what the caller says wins
     with pytest.raises(ValueError, match=r"run.json: trained with seed 3, not train_seed 4"):

@@ -28,7 +28,7 @@ from recsim_bench.scoring.results import (
     make_result,
     read_result,
     rerun,
-    validate_result,
+    result_errors,
     validate_submission,
     write_result,
 )
@@ -55,7 +55,7 @@ __all__ = [
     "read_result",
     "rerun",
     "stratified_bootstrap_ci",
-    "validate_result",
+    "result_errors",
     "validate_submission",
     "write_result",
 ]

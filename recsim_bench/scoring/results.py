@@ -285,7 +285,7 @@ def _check_training(train_seed: Any, train_steps: Any) -> None:
 
 
 def _check_metadata(agent_name: Any, agent_version: Any, device: Any, wall_time: Any, train_wall_time: Any) -> None:
-    """Refuse what :func:`validate_result` would refuse in a result's names, device and wall times."""
+    """Refuse what :func:`result_errors` would refuse in a result's names, device and wall times."""
     if not isinstance(agent_name, str) or not SAFE_NAME.fullmatch(agent_name):
         raise ValueError(f"agent_name must match {SAFE_NAME.pattern} (a letter or digit, then letters, digits, . _ + -), got {agent_name!r}")
     if agent_version is not None and (not isinstance(agent_version, str) or not SAFE_NAME.fullmatch(agent_version)):
@@ -428,7 +428,7 @@ def metadata_errors(result: dict[str, Any]) -> list[str]:
     return reasons
 
 
-def validate_result(result: Any, protocol: Protocol | str | None = None) -> list[str]:
+def result_errors(result: Any, protocol: Protocol | str | None = None) -> list[str]:
     """Why ``result`` is not a valid result under ``protocol`` (default: the version it names); ``[]`` when valid.
 
     Checks, in order: the schema (version 1 or 2); the checksum and the metadata
@@ -531,7 +531,7 @@ def _labelled(results: Mapping[str, Any] | Iterable[Any]) -> list[tuple[str, Any
 def validate_submission(results: Mapping[str, Any] | Iterable[Any], protocol: Protocol | str = DEFAULT_VERSION) -> list[str]:
     """Why ``results`` (a list, or label -> result) is not a complete submission under ``protocol``; ``[]`` when it is.
 
-    Each result is checked by :func:`validate_result` (reasons prefixed by its label). Then, per
+    Each result is checked by :func:`result_errors` (reasons prefixed by its label). Then, per
     agent (name and version): every environment of the protocol must be present, with one result
     per training seed of the protocol, or a single result with training seed ``null`` for an agent
     that does not train; duplicates are reported.
@@ -541,7 +541,7 @@ def validate_submission(results: Mapping[str, Any] | Iterable[Any], protocol: Pr
     reasons = []
     groups: dict[tuple[str, Any], dict[str, list[Any]]] = {}
     for label, result in labelled:
-        reasons += [f"{label}: {reason}" for reason in validate_result(result, protocol)]
+        reasons += [f"{label}: {reason}" for reason in result_errors(result, protocol)]
         try:
             key = (result["agent"]["name"], result["agent"]["version"])
             env_id, train = result["env_id"], result["seeds"]["train"]
@@ -1050,7 +1050,7 @@ def validate_main(
         loaded[str(path)] = result
         note = ""
         try:
-            reasons = validate_result(result, protocol)
+            reasons = result_errors(result, protocol)
             if not reasons and rerun is not None:
                 reasons, note = _rerun_and_record(path, result, rerun, verified)
         except Exception as error:  # a broken policy or checkpoint is a failure of this file, not a crash
@@ -1102,7 +1102,7 @@ __all__ = [
     "untrusted_records",
     "training_record",
     "validate_main",
-    "validate_result",
+    "result_errors",
     "validate_submission",
     "verification_path",
     "verification_record",

@@ -28,7 +28,7 @@ so ``recsim-bench validate DIR/results`` sees only results, and ``--rerun
 
 Resuming: a job is finished when its result file exists (under :meth:`Job.filename`, or the name
 result files had before schema 2, without the protocol), names the job's agent, environment and
-training seed, and passes :func:`~recsim_bench.scoring.results.validate_result` under the protocol.
+training seed, and passes :func:`~recsim_bench.scoring.results.result_errors` under the protocol.
 A run skips finished jobs, so running the same command again after a crash or Ctrl-C does only the
 others, and a corrupt or foreign file is simply done again. Jobs return their result to the runner,
 which writes it atomically (:func:`~recsim_bench.scoring.results.write_result`); a job stopped
@@ -87,7 +87,7 @@ from recsim_bench.envs import NAMESPACE
 from recsim_bench.files import MAX_CONFIG_BYTES, MAX_CONFIG_DEPTH, read_json_strict, write_json_atomic
 from recsim_bench.scoring.leaderboard import write_leaderboard
 from recsim_bench.scoring.protocol import DEFAULT_VERSION, Protocol, is_published, load_protocol
-from recsim_bench.scoring.results import REQUESTED_DEVICE, evaluate, read_result, result_filename, validate_result, write_result
+from recsim_bench.scoring.results import REQUESTED_DEVICE, evaluate, read_result, result_filename, result_errors, write_result
 
 BACKENDS = ("local", "ray")
 
@@ -214,7 +214,7 @@ def is_finished(job: Job, protocol: Protocol, results_dir: Path) -> bool:
             result = read_result(path)
         except ValueError:
             continue
-        if validate_result(result, protocol):
+        if result_errors(result, protocol):
             continue
         if (result["agent"]["name"], result["env_id"], result["seeds"]["train"]) == (job.agent, job.env_id, job.seed):
             return True
@@ -392,6 +392,7 @@ def _local(jobs: list[Job], call: Callable[[Job], dict[str, Any]], workers: int,
     running: dict[concurrent.futures.Future, Job] = {}
     with _one_thread_per_process():
         context = multiprocessing.get_context("spawn")
+        others = set(multiprocessing.active_children())
         pool = concurrent.futures.ProcessPoolExecutor(
             workers, mp_context=context, initializer=_start_worker, initargs=(os.getpid(), str(out))
         )
@@ -412,8 +413,9 @@ def _local(jobs: list[Job], call: Callable[[Job], dict[str, Any]], workers: int,
                     yield job, (future.result() if error is None else error)
                     submit()
         except BaseException:
-            # Stop the running jobs now (they rerun on resume). ProcessPoolExecutor has no public way before Python 3.14.
-            for process in list((pool._processes or {}).values()):
+            # Stop the running jobs now (they rerun on resume): the pool's workers are the children started since it was
+            # made (ProcessPoolExecutor has no public way to stop them before Python 3.14).
+            for process in set(multiprocessing.active_children()) - others:
                 process.terminate()
             raise
         finally:
@@ -553,7 +555,7 @@ def valid_results(results_dir: Path, protocol: Protocol) -> dict[Path, dict[str,
             result = read_result(path)
         except ValueError:
             continue
-        if not validate_result(result, protocol):
+        if not result_errors(result, protocol):
             valid[path] = result
     return valid
 
