@@ -242,3 +242,39 @@ def test_an_agent_whose_package_lacks_a_dependency_is_named(tmp_path, monkeypatc
     _install(tmp_path, monkeypatch, "needy = needs_more:Agent")
     with pytest.raises(ValueError, match="agent 'needy' needs no_such_dependency_xyz"):
         make_agent("needy", IX)
+
+
+# ------------------------------------------------------------------------------------- the rollout loop
+class FirstCandidates:
+    """Always candidates 0..S-1: no memory, no randomness."""
+
+    def reset(self, started, seeds=None):
+        pass
+
+    def act(self, obs, deterministic=True):
+        return np.tile(np.arange(obs["response"].shape[1]), (len(obs["candidates"]), 1))
+
+
+def test_rollout_measures_each_session_of_each_row_as_a_single_env_would():
+    import gymnasium as gym
+
+    from recsim_bench.agents import rollout
+
+    env_id, seed, users, sessions = "RecSimBench/Retention-v0", 40, 6, 3
+    env = gym.make_vec(env_id, num_envs=users, split="test", max_steps=8)  # short enough that some sessions truncate
+    obs, _ = env.reset(seed=[seed + u for u in range(users)], options={"task": [{"split": "test", "user": u} for u in range(users)]})
+    measured = rollout(env, FirstCandidates(), obs, seed + np.arange(users), sessions)
+    env.close()
+    assert measured.returns.shape == measured.lengths.shape == measured.terminated.shape == (users, sessions)
+    single = gym.make(env_id, split="test", max_steps=8)
+    for user in range(users):
+        single.unwrapped.set_task({"split": "test", "user": user})
+        for session in range(sessions):
+            single.reset(seed=seed + user) if session == 0 else single.reset()
+            total, steps, terminated, truncated = 0.0, 0, False, False
+            while not (terminated or truncated):
+                _, reward, terminated, truncated, _ = single.step(np.arange(3))
+                total, steps = total + reward, steps + 1
+            assert (measured.returns[user, session], measured.lengths[user, session]) == (total, steps), (user, session)
+            assert measured.terminated[user, session] == terminated
+    assert measured.terminated.any() and not measured.terminated.all()  # both endings occur: the test can tell them apart
