@@ -75,7 +75,8 @@ import recsim_bench  # noqa: F401  (registers the environments)
 from baselines import TomlConfigured, build_config, check_steps, checked_env, read_config
 from baselines.checkpoint import check_like, check_network_size, load_state_dict, torch_bytes
 from baselines.common import ProgressLog, ReturnTracker, resolve_device
-from recsim_bench.agents import EnvInfo, RowStreams, env_info, unit_bounds
+from recsim_bench.agents import EnvInfo, env_info, unit_bounds
+from recsim_bench.rng import RowStreams
 from recsim_bench.files import write_bytes_atomic, write_json_atomic
 
 WEIGHTS_FILE, CONFIG_FILE = "weights.pt", "config.json"

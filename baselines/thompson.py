@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 from baselines import TomlConfigured
 from baselines.linucb import BanditConfig, LinearBandit
 from recsim_bench import rng
-from recsim_bench.agents import RowStreams
+from recsim_bench.rng import RowStreams
 
 
 @dataclasses.dataclass(frozen=True)

@@ -34,10 +34,12 @@ from typing import Any, Protocol, runtime_checkable
 
 import gymnasium as gym
 import numpy as np
+from gymnasium.vector import AutoresetMode
 from numpy.typing import NDArray
 
 from recsim_bench.checks import check_integer
-from recsim_bench.rng import SPLITS, RowStreams
+from recsim_bench.rng import SPLITS
+from recsim_bench.seeding import SEED_LIMIT
 
 #: Most rows :func:`evaluate_agent` steps at once when ``num_envs`` is not given.
 MAX_BATCH = 4096
@@ -119,9 +121,15 @@ def rollout(
     the user. The loop ends once every row has finished ``sessions`` episodes.
     """
     n = int(env.num_envs)
+    sessions = check_integer(sessions, "sessions", 1)
+    if env.metadata.get("autoreset_mode") != AutoresetMode.NEXT_STEP:
+        raise ValueError(f"env must autoreset on the next step (autoreset_mode='next_step'), got {env.metadata.get('autoreset_mode')!r}")
+    seeds = np.asarray(seeds)
+    if seeds.shape != (n,) or seeds.dtype.kind not in "iu":
+        raise ValueError(f"seeds must be integers of shape ({n},), one per row of env, got {seeds!r}")
     if hasattr(agent, "bind"):
         agent.bind(env.unwrapped)
-    agent.reset(np.ones(n, dtype=bool), np.asarray(seeds))
+    agent.reset(np.ones(n, dtype=bool), seeds)
     returns = np.zeros((n, sessions), dtype=np.float64)
     lengths = np.zeros((n, sessions), dtype=np.int64)
     terminated = np.zeros((n, sessions), dtype=bool)
@@ -186,14 +194,18 @@ def _evaluate(
     :data:`MAX_BATCH`), each batch a fresh vector env; ``count``, ``first`` and ``seed`` are checked by the caller."""
     batch = min(count, MAX_BATCH) if num_envs is None else check_integer(num_envs, "num_envs", 1)
     _check_arguments(agent, env_id, split, deterministic, env_kwargs)
+    if seed + first + count - 1 >= SEED_LIMIT:
+        raise ValueError(f"seed must leave room for the last row's seed + {first + count - 1} below 2**64, got {seed!r}")
     parts = []
     for start in range(first, first + count, batch):
         index = np.arange(start, min(start + batch, first + count), dtype=np.int64)
         env = gym.make_vec(env_id, num_envs=len(index), autoreset_mode="next_step", split=split, **env_kwargs)
         try:
             tasks = None if fresh_users else {"task": [{"split": split, "user": int(e)} for e in index]}
-            obs, _ = env.reset(seed=(seed + index).tolist(), options=tasks)
-            parts.append(rollout(env, agent, obs, seed + index, sessions, bool(deterministic)))
+            seeds = [seed + int(e) for e in index]  # Python ints: a seed may pass 2**63
+            obs, _ = env.reset(seed=seeds, options=tasks)
+            row_seeds = np.array(seeds, dtype=np.uint64 if seeds[-1] >= 2**63 else np.int64)
+            parts.append(rollout(env, agent, obs, row_seeds, sessions, bool(deterministic)))
         finally:
             env.close()
     return Rollout(*(np.concatenate([getattr(part, field.name) for part in parts]) for field in dataclasses.fields(Rollout)))
@@ -326,12 +338,18 @@ def env_info(env_id: str, **env_kwargs: Any) -> EnvInfo:
         env.close()
 
 
-
 # ----------------------------------------------------------------------------- agents by name
-def _entry_points() -> dict[str, importlib.metadata.EntryPoint]:
-    found: dict[str, importlib.metadata.EntryPoint] = {}
+#: Agent names that changed, to the name they have now.
+RENAMED = {"greedy": "ridge-greedy"}
+
+
+def _entry_points() -> dict[str, list[importlib.metadata.EntryPoint]]:
+    """Every registered name, with its distinct entry points (more than one: two packages claim the name)."""
+    found: dict[str, list[importlib.metadata.EntryPoint]] = {}
     for entry in importlib.metadata.entry_points(group=AGENT_ENTRY_POINTS):
-        found.setdefault(entry.name, entry)
+        claims = found.setdefault(entry.name, [])
+        if all(entry.value != other.value for other in claims):
+            claims.append(entry)
     return found
 
 
@@ -344,13 +362,17 @@ def agent_class(name: str) -> type:
     """The class registered as ``name``; an unknown name, or one whose package is missing a dependency, raises ``ValueError``."""
     entries = _entry_points()
     if name not in entries:
-        raise ValueError(f"unknown agent {name!r}; allowed: {', '.join(sorted(entries)) or 'none (is recsim-bench installed?)'}")
+        renamed = f" (renamed {RENAMED[name]!r})" if name in RENAMED else ""
+        raise ValueError(f"unknown agent {name!r}{renamed}; allowed: {', '.join(sorted(entries)) or 'none (is recsim-bench installed?)'}")
+    if len(entries[name]) > 1:
+        raise ValueError(f"agent {name!r} is registered by more than one package: {', '.join(e.value for e in entries[name])}")
+    (entry,) = entries[name]
     try:
-        cls = entries[name].load()
+        cls = entry.load()
     except ImportError as error:
         raise ValueError(f"agent {name!r} needs {error.name} (pip install 'recsim-bench[baselines]')") from None
     if not isinstance(cls, type) or not dataclasses.is_dataclass(getattr(cls, "Config", None)):
-        raise ValueError(f"agent {name!r} ({entries[name].value}) must be a class with a Config dataclass")
+        raise ValueError(f"agent {name!r} ({entry.value}) must be a class with a Config dataclass")
     return cls
 
 
@@ -396,11 +418,11 @@ def make_agent(name: str, env_id: str, config_overrides: dict[str, Any] | None =
 __all__ = [
     "AGENT_ENTRY_POINTS",
     "MAX_BATCH",
+    "RENAMED",
     "Agent",
     "EnvInfo",
     "Evaluation",
     "Rollout",
-    "RowStreams",
     "TrainableAgent",
     "agent_class",
     "agent_names",

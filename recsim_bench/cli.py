@@ -9,7 +9,8 @@
     recsim-bench run --agents ppo,linucb [--envs all] [--seeds 5] [--backend local|ray] [--workers N] --out DIR [--quick]
     recsim-bench leaderboard PATH... --out DIR [--protocol V] [--reference AGENT ...] [--verified DIR] [--no-figures]
 
-``train`` and ``evaluate`` need the reference agents of ``baselines/`` (the ``baselines`` extra).
+``train`` and ``evaluate`` of the agents of ``baselines/`` need the ``baselines`` extra; the references
+``random`` and ``oracle`` need nothing more than the core.
 
 ``describe`` and other commands taking an id also accept it without the
 ``RecSimBench/`` namespace. An unknown id exits with status 2.
@@ -37,7 +38,6 @@ from recsim_bench.references import reference_agent
 from recsim_bench.scoring.metrics import mean_ci
 
 DEMO_REFERENCES = ("random", "greedy")
-#: What --device accepts (torch's names; "auto" is CUDA when present, else the CPU).
 
 
 class UnknownEnvironment(ValueError):

@@ -16,7 +16,7 @@ and ``bind`` for the privileged ones, which read the bound vector env's hidden s
   Retention's ``satisfying``, ...); the protocol's upper reference ``best`` is the best of the
   oracle and these.
 
-:func:`references_for` gives every reference of an environment by name. Ties are broken by
+:func:`reference_names` lists the references of an environment and :func:`reference_agent` builds one. Ties are broken by
 candidate index (a stable sort of the negated scores). Nothing here draws from a shared
 generator, so a reference scores the same in any batch size.
 """
@@ -37,6 +37,7 @@ from recsim_bench.rng import RowStreams
 Policy = Callable[[Any, dict[str, NDArray[np.float32]]], NDArray[np.int64]]
 """A reference policy: ``(env, obs) -> slates``, with ``env`` the unwrapped vector env, ``obs`` its batched
 observation and ``slates`` an ``(N, S)`` int64 array of distinct candidate indices."""
+
 
 def top_slates(scores: NDArray[np.floating], slate_size: int) -> NDArray[np.int64]:
     """The ``slate_size`` highest-scoring candidates of each row of ``scores`` ``(N, K)``, best first.
@@ -143,8 +144,10 @@ BUDGET_VALUE = 1.5
 
 @functools.lru_cache(maxsize=8)
 def _all_slates(num_candidates: int, slate_size: int) -> NDArray[np.int64]:
-    """Every set of ``slate_size`` distinct candidates, ``(C(K, S), S)``, each in increasing order."""
-    return np.array(list(itertools.combinations(range(num_candidates), slate_size)), dtype=np.int64)
+    """Every set of ``slate_size`` distinct candidates, ``(C(K, S), S)``, each in increasing order (read-only: cached)."""
+    slates = np.array(list(itertools.combinations(range(num_candidates), slate_size)), dtype=np.int64)
+    slates.flags.writeable = False
+    return slates
 
 
 def quality_policy(env: Any, obs: dict[str, NDArray[np.float32]]) -> NDArray[np.int64]:
@@ -253,7 +256,8 @@ POPULARITY_USERS = 20_000
 def item_popularity(item_model: Any, user_model: Any, choice_model: Any) -> NDArray[np.float64]:
     """Each catalogue item's click probability in the top slot, averaged over train users: ``(num_items,)``.
 
-    A Monte Carlo estimate over :data:`POPULARITY_USERS` train users drawn with ``numpy.random.default_rng(0)``.
+    A Monte Carlo estimate over :data:`POPULARITY_USERS` train users drawn with ``numpy.random.default_rng(0)``;
+    read-only, since every caller of the same parts shares it (cached).
     """
     generator = np.random.default_rng(0)
     users = user_model.init(generator.random((POPULARITY_USERS, user_model.init_uniforms)), np.zeros(POPULARITY_USERS, np.int64))
@@ -265,7 +269,9 @@ def item_popularity(item_model: Any, user_model: Any, choice_model: Any) -> NDAr
         items = {name: np.broadcast_to(values, (len(block["segment"]), *values.shape[1:])) for name, values in every_item.items()}
         affinity = user_model.affinity(block, items)
         total += choice_model.click_probabilities(affinity.reshape(-1, 1)).reshape(affinity.shape).sum(axis=0)
-    return total / POPULARITY_USERS
+    popularity = total / POPULARITY_USERS
+    popularity.flags.writeable = False
+    return popularity
 
 
 def popularity_policy(env: Any, obs: dict[str, NDArray[np.float32]]) -> NDArray[np.int64]:

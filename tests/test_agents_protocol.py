@@ -10,7 +10,6 @@ from baselines import CONFIG_DIR, load_config
 from recsim_bench import rng
 from recsim_bench.agents import (
     Agent,
-    RowStreams,
     TrainableAgent,
     agent_class,
     agent_names,
@@ -20,6 +19,7 @@ from recsim_bench.agents import (
     make_agent,
 )
 from recsim_bench.references import OracleReference, RandomReference
+from recsim_bench.rng import RowStreams
 
 IX = "RecSimBench/InterestExploration-v0"
 LTS = "RecSimBench/LongTermSatisfaction-v0"
@@ -160,12 +160,11 @@ def test_unknown_keys_and_bad_types_are_refused(tmp_path):
         load_config("linucb", IX, tmp_path / "missing.toml")
 
 
-@pytest.mark.parametrize("name", agent_names())
+@pytest.mark.parametrize("name", [name for name in agent_names() if hasattr(agent_class(name), "config_file")])
 def test_every_config_section_builds(name):
     import tomllib
 
-    if not (CONFIG_DIR / f"{name}.toml").exists():
-        pytest.skip(f"{name}.toml is written by another module's author")
+    assert agent_class(name).config_file == name  # baselines/configs/<name>.toml, named as the agent
     with open(CONFIG_DIR / f"{name}.toml", "rb") as f:
         sections = tomllib.load(f)
     for section in sections:
@@ -177,7 +176,7 @@ def test_every_config_section_builds(name):
 def test_the_installed_agents_are_found_by_name():
     assert agent_names() == ["linucb", "oracle", "ppo", "random", "ridge-greedy", "sb3-ppo", "slateq", "thompson"]
     assert agent_class("random") is RandomReference and agent_class("oracle") is OracleReference
-    with pytest.raises(ValueError, match=r"unknown agent 'greedy'; allowed: linucb, oracle, ppo, random, ridge-greedy"):
+    with pytest.raises(ValueError, match=r"unknown agent 'greedy' \(renamed 'ridge-greedy'\); allowed: linucb, oracle, ppo, random, ridge-greedy"):
         agent_class("greedy")
 
 
@@ -278,3 +277,10 @@ def test_rollout_measures_each_session_of_each_row_as_a_single_env_would():
             assert (measured.returns[user, session], measured.lengths[user, session]) == (total, steps), (user, session)
             assert measured.terminated[user, session] == terminated
     assert measured.terminated.any() and not measured.terminated.all()  # both endings occur: the test can tell them apart
+
+
+def test_a_name_claimed_by_two_packages_is_refused_not_guessed(tmp_path, monkeypatch):
+    _install(tmp_path, monkeypatch, "random = third_party_agents:FirstSlates")
+    with pytest.raises(ValueError, match=r"agent 'random' is registered by more than one package: .*(RandomReference.*FirstSlates|FirstSlates.*RandomReference)"):
+        make_agent("random", IX)
+    assert agent_class("oracle") is OracleReference  # the other names are untouched

@@ -785,3 +785,6 @@ def test_a_reference_agent_that_does_not_learn_is_a_policy_by_its_name():
         R.load_policy("ppo", BOREDOM)
     digest = R.policy_digest("random")  # the agent's source and its configuration, not the standard library's random
     assert digest is not None and digest != hashlib.sha256(Path(importlib.util.find_spec("random").origin).read_bytes()).hexdigest()
+    assert R.policy_digest("oracle") != digest  # two agents of one module are told apart
+    # and the configuration is the one the agent gives itself for the result's environment (LinUCB's TOML sections)
+    assert R.policy_digest("linucb", BOREDOM) == R.policy_digest("linucb", BOREDOM) != R.policy_digest("random", BOREDOM)

@@ -24,7 +24,7 @@ a new protocol version)::
 
     python -m recsim_bench.scoring.protocol --measure            # writes protocols/v1.json
 
-This module needs only numpy and gymnasium.
+This module needs numpy, scipy (the intervals of :mod:`recsim_bench.scoring.metrics`) and gymnasium.
 """
 
 from __future__ import annotations

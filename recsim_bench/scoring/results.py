@@ -792,9 +792,11 @@ def verification_path(result_path: Path | str, result: Mapping[str, Any], verifi
     return directory / _file_agent(result) / Path(result_path).with_suffix(VERIFICATION_SUFFIX).name
 
 
-def policy_digest(spec: str) -> str | None:
+def policy_digest(spec: str, env_id: str | None = None) -> str | None:
     """SHA-256 of what the policy spec loads: a checkpoint directory's files (relative names and bytes, in name
-    order), or the source file of a ``module:callable``'s module; ``None`` when there is no such file."""
+    order); for the name of an agent that does not learn, the name, its class, its module's source and the
+    configuration it gives itself for ``env_id``; or the source file of a ``module:callable``'s module;
+    ``None`` when there is no such file."""
     path = Path(spec)
     digest = hashlib.sha256()
     if path.is_dir():
@@ -810,10 +812,11 @@ def policy_digest(spec: str) -> str | None:
                 digest.update(hashlib.file_digest(f, "sha256").digest())
         return digest.hexdigest()
     untrained = _untrained_reference_agent(spec)
-    if untrained is not None:  # its module's source and the configuration it gives itself
+    if untrained is not None:
         source = Path(inspect.getsourcefile(untrained))
-        digest.update(source.name.encode("utf-8") + b"\0" + hashlib.sha256(source.read_bytes()).digest())
-        digest.update(json.dumps(default_config(untrained, ""), sort_keys=True).encode("utf-8"))
+        named = f"{spec}\0{untrained.__module__}:{untrained.__qualname__}\0{source.name}\0"
+        digest.update(named.encode("utf-8") + hashlib.sha256(source.read_bytes()).digest())
+        digest.update(json.dumps(default_config(untrained, env_id or ""), sort_keys=True).encode("utf-8"))
         return digest.hexdigest()
     try:
         found = importlib.util.find_spec(spec.partition(":")[0])
@@ -833,7 +836,7 @@ def verification_record(result: Mapping[str, Any], result_path: Path | str, spec
         "result_checksum": result["checksum"],
         "policy": spec,
         "policy_loaded": loaded,
-        "policy_sha256": policy_digest(loaded),
+        "policy_sha256": policy_digest(loaded, result["env_id"]),
         "outcome": outcome.outcome,
         "episodes": outcome.episodes,
         "episodes_differing": outcome.differing,
