@@ -5,6 +5,7 @@ from __future__ import annotations
 import doctest
 import importlib
 import re
+import textwrap
 
 import gymnasium as gym
 import pytest
@@ -87,3 +88,17 @@ def test_docstrings_hold_no_reference_return(env_id: str) -> None:
 def test_env_docstring_examples_pass(env_id: str) -> None:
     module = importlib.import_module(type(gym.make(env_id).unwrapped).__module__)
     assert doctest.testmod(module, raise_on_error=True).attempted > 0
+
+
+def _code_blocks(env_id: str) -> list[str]:
+    docstring = type(gym.make(env_id).unwrapped).__doc__
+    return [textwrap.dedent(block) for block in re.findall(r"```python\n(.*?)\n\s*```", docstring, flags=re.DOTALL)]
+
+
+@pytest.mark.parametrize("env_id", [env_id for env_id in ENV_IDS if _code_blocks(env_id)])
+def test_env_docstring_scripts_run(env_id: str, capsys) -> None:
+    """The docstrings' code blocks (configurations, measurement scripts) run on today's API."""
+    for block in _code_blocks(env_id):  # the configuration blocks assume gym imported, as the Examples do
+        exec(compile(block, f"<{env_id} docstring>", "exec"), {"__name__": "__docstring__", "gym": gym})
+        if "print(" in block:
+            assert capsys.readouterr().out.count("\n") >= 3

@@ -146,46 +146,54 @@ class BoredomEnv(RecEnv):
       10 entries) moved last: it rests a topic before the user tires of it.
     - **diverse_fresh**: both.
 
-    The three extra policies (in `recsim_bench.references.policies_for(id)`) read the privileged
-    `env.expected_rewards()`, the window's counts (which the observation also shows) and the user model's threshold.
+    The three long-run policies (`recsim_bench.references.reference_names(id)` lists them after the three above;
+    `reference_agent(id, name)` builds one) read the privileged `env.expected_rewards()`, the window's counts (which
+    the observation also shows) and the user model's threshold.
 
     **Trading immediate reward for the long run.** Return of the first 10 steps and of the remaining 90, same
-    protocol (1,000 episodes, seed 0; the command is below):
+    protocol (1,000 fresh train users, seed 0; the command is below):
 
     | policy | steps 1-10 | steps 11-100 |
     |---|---|---|
-    | random | 6.48 [6.31, 6.65] | 66.74 [66.02, 67.46] |
-    | greedy | 6.47 [6.30, 6.63] | 66.91 [66.22, 67.60] |
-    | oracle | 12.25 [12.03, 12.46] | 109.55 [108.77, 110.34] |
-    | diverse | 11.09 [10.88, 11.29] | 109.41 [108.54, 110.29] |
-    | fresh | 11.92 [11.71, 12.13] | 122.39 [121.54, 123.24] |
-    | diverse_fresh | 10.92 [10.72, 11.12] | 119.09 [118.25, 119.94] |
+    | random | 6.52 [6.35, 6.68] | 67.58 [66.88, 68.29] |
+    | greedy | 6.40 [6.24, 6.56] | 67.97 [67.27, 68.68] |
+    | oracle | 12.34 [12.12, 12.56] | 113.73 [112.76, 114.70] |
+    | diverse | 11.13 [10.93, 11.34] | 113.03 [112.02, 114.04] |
+    | fresh | 12.04 [11.82, 12.26] | 127.55 [126.60, 128.49] |
+    | diverse_fresh | 10.97 [10.77, 11.16] | 122.19 [121.29, 123.08] |
 
     The myopic oracle earns the most over the first steps (and far more than random) and the least of the
-    oracle-based policies afterwards: fresh gives up 0.3 clicks early and gains 13 later. With 10 candidates,
+    oracle-based policies afterwards: fresh gives up 0.3 clicks early and gains 14 later. With 10 candidates,
     spreading one slate over topics (diverse) does not help by itself: the favourite topic still takes the top
     slot every step and fills the window. With 20 candidates per step (`num_candidates=20`, same protocol) there are
-    more good items per topic and every step of the ladder pays: random 73.4 [72.6, 74.2], greedy 73.4
-    [72.6, 74.2], oracle 143.7 [142.8, 144.5], diverse 154.9 [153.7, 156.0], fresh 161.8 [160.9, 162.7],
-    diverse_fresh 171.2 [170.2, 172.1].
+    more good items per topic and every step of the ladder pays: random 73.71 [72.95, 74.46], greedy 74.12
+    [73.36, 74.88], oracle 147.82 [146.89, 148.74], diverse 163.72 [162.44, 165.00], fresh 171.11 [170.02, 172.20],
+    diverse_fresh 178.19 [177.22, 179.16].
 
     Commands:
 
     ```python
     import gymnasium as gym, numpy as np
     import recsim_bench
-    from recsim_bench.references import evaluate, mean_ci, policies_for
+    from recsim_bench.agents import evaluate_episodes
+    from recsim_bench.references import reference_agent, reference_names
+    from recsim_bench.scoring.metrics import mean_ci
 
     ID = "RecSimBench/Boredom-v0"
-    for name, policy in policies_for(ID).items():   # the reference returns (add num_candidates=20 for the variant)
-        print(name, mean_ci(evaluate(ID, policy, episodes=1000, seed=0)))
+    for name in reference_names(ID):  # the reference returns, and the 20-candidate variant
+        for kwargs in ({}, {"num_candidates": 20}):
+            run = evaluate_episodes(reference_agent(ID, name), ID, 1000, seed=0, split="train", fresh_users=True, **kwargs)
+            print(name, kwargs, mean_ci(run.returns))
 
-    for name, policy in policies_for(ID).items():   # steps 1-10 and 11-100
-        env = gym.make_vec(ID, num_envs=1000)
+    for name in reference_names(ID):  # steps 1-10 and 11-100
+        agent, env = reference_agent(ID, name), gym.make_vec(ID, num_envs=1000)
         obs, _ = env.reset(seed=0)
-        rng, rewards = np.random.default_rng(0), []
+        if hasattr(agent, "bind"):
+            agent.bind(env.unwrapped)
+        agent.reset(np.ones(1000, dtype=bool), np.arange(1000))
+        rewards = []
         for _ in range(100):
-            obs, reward, *_ = env.step(policy(env.unwrapped, obs, rng))
+            obs, reward, *_ = env.step(agent.act(obs))
             rewards.append(reward)
         rewards = np.stack(rewards, axis=1)
         print(name, mean_ci(rewards[:, :10].sum(1)), mean_ci(rewards[:, 10:].sum(1)))

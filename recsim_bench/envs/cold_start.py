@@ -138,39 +138,37 @@ class ColdStartEnv(RecEnv):
       the factor being the length of the mean of `normalise(c + 0.25 z)` for a unit `c`).
     - **oracle**: myopic with privileged access: the 3 candidates with the highest click probability under the
       user's true preference. The user never changes, so this is also the best policy there is.
-    - **popularity** (an extra reference): non-adaptive: the candidates most clicked in the top slot, on average, by
-      20,000 train users.
-    - **linucb** (an extra reference): adaptive and unprivileged: a ridge regression of the clicks on the shown
-      items' observed features (and a constant), per user, with an upper-confidence bonus (LinUCB); it starts
-      from nothing at each episode.
+    - **popularity** (a long-run reference of this env): non-adaptive: the candidates most clicked in the top slot,
+      on average, by 20,000 train users.
 
     ## Sessions of a test user (the meta-RL comparison)
 
-    A trial is one **test** user served for 5 consecutive sessions (the same task for 5 episodes; 1,000 users from
-    `sample_tasks(1000, split="test", seed=0)`, one row each of a vector env reset with seed 0). Mean return of each
-    session with its 95% interval, measured by `python benchmarks/cold_start_sessions.py`:
+    A trial is one **test** user served for 5 consecutive sessions (the same task for 5 episodes): test user `u`,
+    for `u` in 0..999, in a vector-env row seeded `u`, as the protocol serves them
+    (`recsim_bench.agents.evaluate_sessions`). Mean return of each session with its 95% interval, measured by
+    `python benchmarks/cold_start_sessions.py`, which also runs the LinUCB of `baselines/` both ways:
 
     | policy | session 1 | session 2 | session 3 | session 4 | session 5 |
     |---|---|---|---|---|---|
-    | random | 8.05 [7.87, 8.23] | 8.06 [7.88, 8.25] | 8.08 [7.90, 8.26] | 7.98 [7.80, 8.15] | 8.15 [7.98, 8.33] |
-    | greedy (mean train user) | 8.11 [7.84, 8.37] | 8.27 [7.99, 8.54] | 8.21 [7.94, 8.48] | 8.27 [8.00, 8.54] | 8.22 [7.96, 8.49] |
-    | popularity (train users) | 8.04 [7.77, 8.32] | 8.15 [7.87, 8.43] | 8.22 [7.94, 8.50] | 8.14 [7.86, 8.41] | 8.21 [7.94, 8.49] |
-    | linucb, forgets each session | 12.23 [11.97, 12.49] | 12.27 [12.01, 12.53] | 12.38 [12.12, 12.63] | 12.07 [11.82, 12.32] | 12.43 [12.19, 12.68] |
-    | linucb, remembers the user (adaptive) | 12.23 [11.97, 12.49] | 15.28 [15.01, 15.54] | 16.16 [15.90, 16.42] | 16.59 [16.34, 16.84] | 17.07 [16.82, 17.31] |
-    | oracle (true preference) | 18.33 [18.07, 18.59] | 18.43 [18.17, 18.69] | 18.37 [18.10, 18.63] | 18.24 [17.99, 18.49] | 18.48 [18.23, 18.72] |
+    | random | 8.64 [8.46, 8.82] | 8.91 [8.73, 9.10] | 8.76 [8.58, 8.93] | 8.79 [8.61, 8.98] | 8.80 [8.63, 8.97] |
+    | greedy (mean train user) | 7.27 [7.02, 7.52] | 7.41 [7.16, 7.66] | 7.44 [7.20, 7.69] | 7.37 [7.12, 7.62] | 7.33 [7.08, 7.57] |
+    | popularity (train users) | 7.10 [6.86, 7.33] | 7.19 [6.95, 7.43] | 7.15 [6.92, 7.38] | 7.16 [6.92, 7.40] | 7.13 [6.90, 7.36] |
+    | linucb, forgets each session | 12.16 [11.93, 12.39] | 12.14 [11.90, 12.39] | 12.14 [11.90, 12.39] | 12.05 [11.80, 12.30] | 12.23 [12.00, 12.47] |
+    | linucb, remembers the user (adaptive) | 12.16 [11.93, 12.39] | 15.40 [15.15, 15.64] | 16.66 [16.42, 16.91] | 17.25 [17.00, 17.50] | 17.66 [17.42, 17.89] |
+    | oracle (true preference) | 19.16 [18.92, 19.40] | 19.28 [19.03, 19.53] | 19.40 [19.15, 19.65] | 19.34 [19.09, 19.60] | 19.27 [19.03, 19.52] |
 
     - The best **non-adaptive** policies we tried (greedy for the mean train user, and the items most clicked by
-      train users) score like random on test users: what the train population likes says nothing about a
-      held-out segment. On train users they do beat random (table above).
-    - The **oracle** bounds every policy from above (about 18.4 clicks per session).
+      train users) score below random on test users: what the train population likes misleads on a held-out
+      segment. On train users they do beat random (table above).
+    - The **oracle** bounds every policy from above (about 19.3 clicks per session).
     - **LinUCB that remembers the user** across the sessions of a trial climbs from 12.2 clicks in session 1 to
-      17.1 in session 5 (92% of the oracle), while the same learner that forgets at each session stays at 12.2:
+      17.7 in session 5 (92% of the oracle), while the same learner that forgets at each session stays at 12.2:
       the gain is from carrying what was learnt about the user into the next session, which is what a meta-RL
       agent (e.g. a recurrent policy under the trial wrapper) has to learn to do. An agent that meta-learns the
       population's structure can also beat LinUCB's session 1, which starts from no prior at all.
 
-    `recsim_bench.envs.cold_start.session_returns(env, policy, tasks, sessions, seed)` runs such trials for any
-    policy `(env, obs, rng) -> slates`. `--users`, `--sessions`, `--seed` and `--env-kwargs` change the protocol.
+    `recsim_bench.agents.evaluate_sessions(agent, id, users, sessions, seed)` runs such trials for any agent.
+    The script's `--users`, `--sessions`, `--seed` and `--env-kwargs` change the protocol.
 
     ## Vectorized environment
 
